@@ -1,0 +1,138 @@
+"""``InMemoryJournal``: the event journal kept in this process's memory.
+
+Used when ``Distributed(..., journal=None)`` and in tests. It follows the
+same contract as the SQL journal (fenced appends, retention, snapshots) but
+nothing survives the process.
+
+    >>> import asyncio
+    >>> async def demo():
+    ...     j = InMemoryJournal()
+    ...     await j.append("counter:hits", [1, 2], expected_sequence_nr=0)
+    ...     return [e.event async for e in j.read("counter:hits")]
+    >>> asyncio.run(demo())
+    [1, 2]
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from casty.errors import ConcurrencyConflict, InvalidArgument, JournalError
+from casty.persistence.codec import Codec, default_codec
+from casty.persistence.journal import PersistedEvent, Snapshot
+
+__all__ = ["InMemoryJournal"]
+
+
+class InMemoryJournal:
+    """An :class:`~casty.persistence.EventJournal` held in a dict.
+
+    Events are stored as the objects given (they should be immutable).
+    Snapshots are stored as encoded copies, so an entity that later updates
+    its state in place cannot corrupt them, and a state that cannot be encoded
+    fails at ``save_snapshot`` exactly as it would in a SQL journal.
+    """
+
+    def __init__(self, *, keep_snapshots: int = 2, codec: Codec | None = None) -> None:
+        if keep_snapshots < 1:
+            raise InvalidArgument("keep_snapshots must be at least 1")
+        self._keep = keep_snapshots
+        self._codec = codec or default_codec
+        self._events: dict[str, list[PersistedEvent]] = {}
+        self._highest: dict[str, int] = {}
+        self._global: dict[int, PersistedEvent] = {}
+        self._offset = 0
+        self._snapshots: dict[str, list[tuple[int, Any, float]]] = {}
+        self._closed = False
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise JournalError("journal is closed")
+
+    async def append(self, persistence_id: str, events: Sequence[Any], expected_sequence_nr: int) -> int:
+        self._check_open()
+        highest = self._highest.get(persistence_id, 0)
+        if expected_sequence_nr != highest:
+            raise ConcurrencyConflict(persistence_id, expected_sequence_nr, highest)
+        if not events:
+            return highest
+        now = time.time()
+        stored = self._events.setdefault(persistence_id, [])
+        for event in events:
+            highest += 1
+            self._offset += 1
+            pe = PersistedEvent(persistence_id, highest, event, now, self._offset)
+            stored.append(pe)
+            self._global[self._offset] = pe
+        self._highest[persistence_id] = highest
+        return highest
+
+    async def read(
+        self, persistence_id: str, from_sequence_nr: int = 1, to_sequence_nr: int | None = None
+    ) -> AsyncIterator[PersistedEvent]:
+        self._check_open()
+        upper = to_sequence_nr if to_sequence_nr is not None else 1 << 62
+        for pe in list(self._events.get(persistence_id, ())):
+            if pe.sequence_nr > upper:
+                break
+            if pe.sequence_nr >= from_sequence_nr:
+                yield pe
+
+    async def highest_sequence_nr(self, persistence_id: str) -> int:
+        self._check_open()
+        return self._highest.get(persistence_id, 0)
+
+    async def delete_events(self, persistence_id: str, to_sequence_nr: int) -> None:
+        self._check_open()
+        stored = self._events.get(persistence_id)
+        if not stored:
+            return
+        keep = [pe for pe in stored if pe.sequence_nr > to_sequence_nr]
+        for pe in stored[: len(stored) - len(keep)]:
+            self._global.pop(pe.offset, None)
+        self._events[persistence_id] = keep
+
+    async def save_snapshot(self, persistence_id: str, sequence_nr: int, state: Any) -> None:
+        self._check_open()
+        encoded = self._codec.encode(state)
+        snaps = self._snapshots.setdefault(persistence_id, [])
+        snaps = [s for s in snaps if s[0] != sequence_nr]
+        snaps.append((sequence_nr, encoded, time.time()))
+        snaps.sort(key=lambda s: s[0])
+        self._snapshots[persistence_id] = snaps[-self._keep :]
+
+    async def load_snapshot(self, persistence_id: str) -> Snapshot | None:
+        self._check_open()
+        snaps = self._snapshots.get(persistence_id)
+        if not snaps:
+            return None
+        seq, encoded, ts = snaps[-1]
+        return Snapshot(persistence_id, seq, self._codec.decode(encoded), ts)
+
+    async def snapshot_count(self, persistence_id: str) -> int:
+        """How many snapshots are kept for ``persistence_id`` (for tests and tools)."""
+        return len(self._snapshots.get(persistence_id, ()))
+
+    async def persistence_ids(self, prefix: str = "") -> AsyncIterator[str]:
+        self._check_open()
+        for pid in sorted(self._highest):
+            if pid.startswith(prefix):
+                yield pid
+
+    async def read_all(self, from_offset: int = 0, limit: int | None = None) -> AsyncIterator[PersistedEvent]:
+        self._check_open()
+        count = 0
+        for offset in list(self._global):
+            if offset <= from_offset:
+                continue
+            if limit is not None and count >= limit:
+                return
+            pe = self._global.get(offset)
+            if pe is not None:
+                count += 1
+                yield pe
+
+    async def close(self) -> None:
+        self._closed = True
