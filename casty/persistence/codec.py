@@ -6,7 +6,7 @@ version*, never as pickles, so a journal can be read by another process, by
 another version of the code, or by the ``casty-journal`` tool.
 
 Supported: ``None``, ``bool``, ``int``, ``float`` (including NaN/inf), ``str``,
-``bytes``, ``list``, ``tuple``, ``set``, ``frozenset``, ``dict`` (any encodable
+``bytes``, ``list``, ``tuple``, ``deque``, ``set``, ``frozenset``, ``dict`` (any encodable
 keys), ``datetime``/``date``/``time``/``timedelta``, ``UUID``, ``Decimal``,
 enums and dataclasses whose fields are themselves supported.
 
@@ -48,6 +48,7 @@ import importlib
 import json
 import math
 import uuid
+from collections import deque
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -233,6 +234,8 @@ class Codec:
                     for k, v in value.items()
                 ]
             }
+        if t is deque:
+            return {"$deque": [self._enc(v, f"{where}[{i}]") for i, v in enumerate(value)]}
         if t is tuple:
             return {"$tuple": [self._enc(v, f"{where}[{i}]") for i, v in enumerate(value)]}
         if t is set or t is frozenset:
@@ -329,6 +332,7 @@ _TAG_DECODERS: dict[str, Callable[[Codec, dict[str, Any]], Any]] = {
     "$float": lambda c, d: float(d["$float"]),
     "$map": lambda c, d: {c.decode(k): c.decode(v) for k, v in d["$map"]},
     "$tuple": lambda c, d: tuple(c.decode(v) for v in d["$tuple"]),
+    "$deque": lambda c, d: deque(c.decode(v) for v in d["$deque"]),
     "$set": lambda c, d: {c.decode(v) for v in d["$set"]},
     "$frozenset": lambda c, d: frozenset(c.decode(v) for v in d["$frozenset"]),
     "$bytes": lambda c, d: base64.b64decode(d["$bytes"], validate=True),

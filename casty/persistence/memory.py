@@ -29,16 +29,21 @@ __all__ = ["InMemoryJournal"]
 class InMemoryJournal:
     """An :class:`~casty.persistence.EventJournal` held in a dict.
 
+    With ``prune_on_snapshot=True`` (what ``Distributed(journal=None)`` uses)
+    events covered by a snapshot are dropped, so memory stays bounded.
     Events are stored as the objects given (they should be immutable).
     Snapshots are stored as encoded copies, so an entity that later updates
     its state in place cannot corrupt them, and a state that cannot be encoded
     fails at ``save_snapshot`` exactly as it would in a SQL journal.
     """
 
-    def __init__(self, *, keep_snapshots: int = 2, codec: Codec | None = None) -> None:
+    def __init__(
+        self, *, keep_snapshots: int = 2, prune_on_snapshot: bool = False, codec: Codec | None = None
+    ) -> None:
         if keep_snapshots < 1:
             raise InvalidArgument("keep_snapshots must be at least 1")
         self._keep = keep_snapshots
+        self._prune_on_snapshot = prune_on_snapshot
         self._codec = codec or default_codec
         self._events: dict[str, list[PersistedEvent]] = {}
         self._highest: dict[str, int] = {}
@@ -102,6 +107,8 @@ class InMemoryJournal:
         snaps.append((sequence_nr, encoded, time.time()))
         snaps.sort(key=lambda s: s[0])
         self._snapshots[persistence_id] = snaps[-self._keep :]
+        if self._prune_on_snapshot:
+            await self.delete_events(persistence_id, sequence_nr)
 
     async def load_snapshot(self, persistence_id: str) -> Snapshot | None:
         self._check_open()

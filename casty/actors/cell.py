@@ -1,0 +1,205 @@
+"""The actor cell: one mailbox plus one asyncio task running behaviors."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from casty.actors.behavior import SAME, STOPPED, Behavior, Receive, Setup, Supervise, SupervisorStrategy
+from casty.actors.context import ActorContext
+from casty.errors import ActorStopped, MailboxFull
+
+if TYPE_CHECKING:
+    from casty.actors.ref import ActorRef
+    from casty.actors.system import ActorSystem
+
+__all__ = ["Cell"]
+
+M = TypeVar("M")
+_log = logging.getLogger("casty.actors")
+_STOP_DEFAULT = SupervisorStrategy.stop()
+
+
+class Cell(Generic[M]):
+    """Runs one actor: messages are handled one at a time, in arrival order."""
+
+    __slots__ = (
+        "_idle_waiter",
+        "_restarts",
+        "activity",
+        "ctx",
+        "initial",
+        "mailbox",
+        "capacity",
+        "name",
+        "on_stop",
+        "ref",
+        "stopped",
+        "system",
+        "task",
+    )
+
+    def __init__(
+        self,
+        system: ActorSystem,
+        name: str,
+        initial: Behavior[M],
+        capacity: int,
+        on_stop: Callable[[Cell[M], list[M]], None] | None,
+    ) -> None:
+        from casty.actors.ref import ActorRef
+
+        self.system = system
+        self.name = name
+        self.initial = initial
+        self.capacity = capacity
+        self.mailbox: deque[M] = deque()
+        self._idle_waiter: asyncio.Future[None] | None = None
+        self.stopped = False
+        self.activity = 0
+        self.on_stop = on_stop
+        self.ref: ActorRef[M] = ActorRef(self)
+        self.ctx: ActorContext[M] = ActorContext(self)
+        self._restarts: deque[float] = deque()
+        self.task: asyncio.Task[None] | None = None
+
+    # -- mailbox ----------------------------------------------------------
+    def enqueue(self, message: M) -> None:
+        if self.stopped:
+            raise ActorStopped(f"actor {self.name!r} has stopped")
+        mailbox = self.mailbox
+        if len(mailbox) >= self.capacity:
+            raise MailboxFull(f"mailbox of {self.name!r} is full ({self.capacity} messages)")
+        mailbox.append(message)
+        waiter = self._idle_waiter
+        if waiter is not None:
+            self._idle_waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def deliver_timer(self, message: M) -> None:
+        if not self.stopped:
+            try:
+                self.enqueue(message)
+            except MailboxFull:
+                _log.warning("timer message to %s dropped: mailbox full", self.name)
+
+    def take_queued(self, max_messages: int) -> list[M]:
+        mailbox = self.mailbox
+        n = min(max_messages, len(mailbox))
+        return [mailbox.popleft() for _ in range(n)]
+
+    @property
+    def is_idle(self) -> bool:
+        """Waiting for a message with an empty mailbox."""
+        return self._idle_waiter is not None and not self.mailbox
+
+    # -- lifecycle ----------------------------------------------------------
+    def start(self) -> None:
+        self.task = asyncio.get_running_loop().create_task(self._run(), name=f"casty:{self.name}")
+
+    async def _resolve(
+        self, behavior: Behavior[M], strategy: SupervisorStrategy
+    ) -> tuple[Behavior[M], SupervisorStrategy]:
+        while True:
+            if isinstance(behavior, Supervise):
+                strategy = behavior.strategy
+                behavior = behavior.behavior
+            elif isinstance(behavior, Setup):
+                produced = behavior.factory(self.ctx)
+                behavior = await produced if inspect.isawaitable(produced) else produced
+            else:
+                return behavior, strategy
+
+    async def _run(self) -> None:
+        strategy = _STOP_DEFAULT
+        current: Behavior[M] = STOPPED
+        try:
+            current, strategy = await self._start(strategy)
+            mailbox = self.mailbox
+            while current is not STOPPED:
+                if not mailbox:
+                    waiter = asyncio.get_running_loop().create_future()
+                    self._idle_waiter = waiter
+                    await waiter
+                    continue
+                message = mailbox.popleft()
+                self.activity += 1
+                assert isinstance(current, Receive)
+                try:
+                    nxt = await current.handler(self.ctx, message)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    _log.exception("actor %s failed handling %r", self.name, type(message).__name__)
+                    if not self._may_restart(strategy):
+                        current = STOPPED
+                        break
+                    current, strategy = await self._start(strategy)
+                    continue
+                if nxt is SAME:
+                    continue
+                if nxt is STOPPED:
+                    break
+                current, strategy = await self._resolve(nxt, strategy)
+        except asyncio.CancelledError:
+            pass
+        except Exception:
+            _log.exception("actor %s failed to start; stopped", self.name)
+        finally:
+            self._stop_hook(current)
+            self._finish()
+
+    async def _start(self, strategy: SupervisorStrategy) -> tuple[Behavior[M], SupervisorStrategy]:
+        while True:
+            try:
+                return await self._resolve(self.initial, strategy)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                _log.exception("actor %s failed while starting", self.name)
+                if not self._may_restart(strategy):
+                    return STOPPED, strategy
+
+    def _may_restart(self, strategy: SupervisorStrategy) -> bool:
+        if strategy.action != "restart" or self.system.is_shutting_down:
+            return False
+        now = time.monotonic()
+        restarts = self._restarts
+        while restarts and now - restarts[0] > strategy.within:
+            restarts.popleft()
+        if len(restarts) >= strategy.max_restarts:
+            _log.error("actor %s restarted %d times in %.0fs; stopping it", self.name, len(restarts), strategy.within)
+            return False
+        restarts.append(now)
+        return True
+
+    def _stop_hook(self, behavior: Behavior[M]) -> None:
+        if isinstance(behavior, Receive) and behavior.on_stop is not None:
+            try:
+                behavior.on_stop(self.ctx)
+            except Exception:
+                _log.exception("on_stop of %s failed", self.name)
+
+    def _finish(self) -> None:
+        if self.stopped:
+            return
+        self.stopped = True
+        leftover = list(self.mailbox)
+        self.mailbox.clear()
+        self.system._cell_stopped(self)
+        if self.on_stop is not None:
+            try:
+                self.on_stop(self, leftover)
+            except Exception:
+                _log.exception("stop callback of %s failed", self.name)
+
+    def stop(self) -> None:
+        """Stop the actor now (its current message, if any, is interrupted)."""
+        if self.task is not None and not self.task.done():
+            self.task.cancel()

@@ -1,0 +1,72 @@
+"""What every structure client shares: asking its entity with a timeout, validation."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import uuid
+from typing import Any
+
+from casty.actors.ref import Tellable
+from casty.errors import InvalidArgument
+from casty.persistence.codec import default_codec
+from casty.persistence.runtime import Request
+from casty.sharding.envelope import ShardEnvelope
+from casty.sharding.gateway import EntityGateway
+
+__all__ = ["StructureClient", "check_int", "check_timeout"]
+
+
+class StructureClient:
+    """Base of the structure clients: one named structure reached through a gateway."""
+
+    __slots__ = ("_gateway", "_ids", "_region", "name", "owner", "timeout")
+
+    def __init__(
+        self, gateway: EntityGateway, region: Tellable[ShardEnvelope[Any]], name: str, timeout: float
+    ) -> None:
+        self._gateway = gateway
+        self._region = region
+        self.name = name
+        self.timeout = check_timeout(timeout)
+        self.owner = uuid.uuid4().hex
+        """Unique id of this client instance (the owner of its locks and permits)."""
+        self._ids = itertools.count(1)
+
+    def _request_id(self) -> str:
+        return f"{self.owner}:{next(self._ids)}"
+
+    async def _ask(self, entity_id: str, command: Any, timeout: float | None = None) -> Any:
+        return await self._gateway.ask(
+            self._region,
+            lambda reply_to: ShardEnvelope(entity_id, Request(command, reply_to)),
+            timeout=self.timeout if timeout is None else timeout,
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r})"
+
+
+def check_timeout(timeout: object, what: str = "timeout") -> float:
+    """A positive, finite number of seconds."""
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not (
+        timeout > 0 and math.isfinite(timeout)
+    ):
+        raise InvalidArgument(f"{what} must be a positive number of seconds, got {timeout!r}")
+    return float(timeout)
+
+
+def check_int(value: object, what: str) -> int:
+    """An ``int`` (``bool`` is refused)."""
+    if type(value) is not int:
+        raise InvalidArgument(f"{what} must be an int, got {type(value).__name__} {value!r}")
+    return value
+
+
+def check_value(value: object, expected: type | None, what: str) -> None:
+    """Refuse values of the wrong type or that cannot be serialized, before sending them."""
+    if expected is not None and not isinstance(value, expected):
+        raise InvalidArgument(
+            f"{what} must be {expected.__name__}, got {type(value).__name__} {value!r}"[:300]
+        )
+    default_codec.check(value)

@@ -1,0 +1,163 @@
+"""Dict: a distributed map with one entity per key (so keys scale across shards)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from casty.actors.ref import Tellable
+from casty.distributed.client import StructureClient, check_value
+from casty.persistence.codec import default_codec, serializable
+from casty.persistence.effect import Effect
+from casty.persistence.entity import EntityType
+from casty.sharding.envelope import ShardEnvelope
+from casty.sharding.gateway import EntityGateway
+
+__all__ = ["DICT_ENTRY", "Dict", "Entry"]
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+@serializable("casty.map.Entry")
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """The state of a present key (an absent key's state is ``None``)."""
+
+    value: Any
+
+
+# -- commands -------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Put:
+    value: Any
+    only_if_absent: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Get:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Delete:
+    pass
+
+
+# -- events ---------------------------------------------------------------------
+@serializable("casty.map.ValuePut")
+@dataclass(frozen=True, slots=True)
+class ValuePut:
+    value: Any
+
+
+@serializable("casty.map.KeyDeleted")
+@dataclass(frozen=True, slots=True)
+class KeyDeleted:
+    pass
+
+
+def _decide(entry: Entry | None, command: object) -> Effect[ValuePut | KeyDeleted]:
+    if type(command) is Get:
+        return Effect.reply(entry)
+    if type(command) is Put:
+        if command.only_if_absent and entry is not None:
+            return Effect.reply(entry)
+        return Effect.persist(ValuePut(command.value)).then_reply(entry)
+    if type(command) is Delete:
+        if entry is None:
+            return Effect.reply(False)
+        return Effect.persist(KeyDeleted()).then_reply(True)
+    raise TypeError(f"unknown map command {command!r}")
+
+
+def _evolve(entry: Entry | None, event: ValuePut | KeyDeleted) -> Entry | None:
+    if type(event) is ValuePut:
+        return Entry(event.value)
+    return None
+
+
+DICT_ENTRY: EntityType[Entry | None, object, ValuePut | KeyDeleted] = EntityType(
+    name="map", initial=None, decide=_decide, evolve=_evolve, snapshot_every=100
+)
+"""The reducer of one map key: state is ``Entry(value)`` or ``None``."""
+
+
+def key_to_entity_id(key: object) -> str:
+    """``str`` keys are used as is; other keys by their canonical JSON (prefixed ``\\x00``)."""
+    if type(key) is str:
+        return key
+    return "\x00" + default_codec.dumps(key)
+
+
+def entity_id_to_key(entity_id: str) -> Any:
+    """Inverse of :func:`key_to_entity_id`."""
+    if entity_id.startswith("\x00"):
+        return default_codec.loads(entity_id[1:])
+    return entity_id
+
+
+class Dict(StructureClient, Generic[K, V]):
+    """A distributed dictionary; each key is its own entity, spread over the shards.
+
+        >>> import asyncio
+        >>> from casty import ActorSystem, Distributed
+        >>> async def main():
+        ...     async with ActorSystem() as system:
+        ...         ages = Distributed(system).map[str, int]("ages")
+        ...         first = await ages.put("alice", 30)
+        ...         second = await ages.put("alice", 31)
+        ...         return first, second, await ages.get("alice"), await ages.delete("alice")
+        >>> asyncio.run(main())
+        (None, 30, 31, True)
+
+    ``get`` returns ``None`` for a missing key, so store ``None`` only if you
+    use :meth:`contains` to tell the two apart.
+    """
+
+    __slots__ = ("_key_type", "_value_type")
+
+    def __init__(
+        self,
+        gateway: EntityGateway,
+        region: Tellable[ShardEnvelope[Any]],
+        name: str,
+        timeout: float,
+        *,
+        key_type: type | None = None,
+        value_type: type | None = None,
+    ) -> None:
+        super().__init__(gateway, region, name, timeout)
+        self._key_type = key_type
+        self._value_type = value_type
+
+    def _entity(self, key: K) -> str:
+        check_value(key, self._key_type, "key")
+        return key_to_entity_id(key)
+
+    async def put(self, key: K, value: V) -> V | None:
+        """Store ``value`` under ``key``; return the previous value or ``None``."""
+        entity = self._entity(key)
+        check_value(value, self._value_type, "value")
+        previous: Entry | None = await self._ask(entity, Put(value))
+        return None if previous is None else previous.value  # type: ignore[no-any-return]
+
+    async def put_if_absent(self, key: K, value: V) -> V | None:
+        """Store ``value`` only if ``key`` is absent; return the existing value or ``None``."""
+        entity = self._entity(key)
+        check_value(value, self._value_type, "value")
+        existing: Entry | None = await self._ask(entity, Put(value, only_if_absent=True))
+        return None if existing is None else existing.value  # type: ignore[no-any-return]
+
+    async def get(self, key: K, default: V | None = None) -> V | None:
+        """The value under ``key``, or ``default`` (``None``) if absent."""
+        entry: Entry | None = await self._ask(self._entity(key), Get())
+        return default if entry is None else entry.value  # type: ignore[no-any-return]
+
+    async def contains(self, key: K) -> bool:
+        """``True`` if ``key`` is present."""
+        return await self._ask(self._entity(key), Get()) is not None
+
+    async def delete(self, key: K) -> bool:
+        """Remove ``key``; ``True`` if it was present."""
+        return await self._ask(self._entity(key), Delete())  # type: ignore[no-any-return]

@@ -1,0 +1,273 @@
+"""The event-sourced entity runtime: recovery, persist-then-reply, snapshots, timers.
+
+:func:`entity_behavior` turns an :class:`EntityType` into an actor behavior.
+Commands arrive as :class:`Request` messages. A burst of queued requests is
+decided in one go and its events are appended in **one** journal write, so a
+hot entity costs one round trip per burst, not per command. Replies are sent
+only after the write succeeded: an answered command is durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from casty.actors.behavior import SAME, STOPPED, Behavior, Behaviors, SupervisorStrategy
+from casty.actors.context import ActorContext
+from casty.actors.reply import ReplyTo
+from casty.errors import CastyError, EntityFailure, SerializationError
+from casty.persistence.effect import Failure, Notify, Park, Reply
+from casty.persistence.entity import EntityType
+from casty.persistence.journal import EventJournal
+from casty.sharding.envelope import Passivate
+
+__all__ = ["Request", "entity_behavior"]
+
+S = TypeVar("S")
+C = TypeVar("C")
+_log = logging.getLogger("casty.persistence")
+
+
+@dataclass(frozen=True, slots=True)
+class Request(Generic[C]):
+    """A command for an entity and where to send its answer (``None``: nowhere)."""
+
+    command: C
+    reply_to: ReplyTo[Any] | None = None
+
+
+def entity_behavior(
+    entity_type: EntityType[Any, Any, Any],
+    persistence_id: str,
+    journal: EventJournal,
+    *,
+    max_batch: int = 256,
+) -> Behavior[Any]:
+    """The behavior of one entity ``persistence_id`` of ``entity_type``.
+
+    On start (and on restart after a failure) it recovers: latest snapshot plus
+    a streamed replay of the events after it.
+    """
+
+    async def start(ctx: ActorContext[Any]) -> Behavior[Any]:
+        runtime = _Runtime(entity_type, persistence_id, journal, ctx, max_batch)
+        await runtime.recover()
+        return Behaviors.receive(runtime.handle, on_stop=runtime.stopped)
+
+    return Behaviors.supervise(Behaviors.setup(start), SupervisorStrategy.restart(max_restarts=20, within=10.0))
+
+
+class _Runtime(Generic[S]):
+    __slots__ = (
+        "ctx",
+        "journal",
+        "max_batch",
+        "pending",
+        "pid",
+        "seq",
+        "snapshot_seq",
+        "state",
+        "timer",
+        "timer_at",
+        "type",
+    )
+
+    def __init__(
+        self,
+        entity_type: EntityType[S, Any, Any],
+        persistence_id: str,
+        journal: EventJournal,
+        ctx: ActorContext[Any],
+        max_batch: int,
+    ) -> None:
+        self.type = entity_type
+        self.pid = persistence_id
+        self.journal = journal
+        self.ctx = ctx
+        self.max_batch = max_batch
+        self.state: S = entity_type.new_state()
+        self.seq = 0
+        self.snapshot_seq = 0
+        self.pending: dict[str, ReplyTo[Any]] = {}
+        self.timer: asyncio.TimerHandle | None = None
+        self.timer_at: float | None = None
+
+    # -- recovery ------------------------------------------------------------
+    async def recover(self) -> None:
+        evolve = self.type.evolve
+        snapshot = await self.journal.load_snapshot(self.pid)
+        if snapshot is not None:
+            state, seq = snapshot.state, snapshot.sequence_nr
+        else:
+            state, seq = self.type.new_state(), 0
+        self.snapshot_seq = seq
+        replayed = 0
+        async for stored in self.journal.read(self.pid, seq + 1):
+            state = evolve(state, stored.event)
+            seq = stored.sequence_nr
+            replayed += 1
+        if seq == 0:
+            seq = await self.journal.highest_sequence_nr(self.pid)
+        self.state, self.seq = state, seq
+        if replayed:
+            await self._maybe_snapshot()
+        self._arm_timer()
+
+    # -- message handling ------------------------------------------------------
+    async def handle(self, ctx: ActorContext[Any], message: Any) -> Behavior[Any]:
+        if message is Passivate:
+            if self.pending or ctx.queued:
+                return SAME
+            return STOPPED
+        batch: list[Request[Any]] = [message]
+        if ctx.queued:
+            batch.extend(m for m in ctx.drain(self.max_batch - 1) if m is not Passivate)
+        await self._process(batch)
+        return SAME
+
+    async def _process(self, batch: list[Request[Any]]) -> None:
+        decide, evolve = self.type.decide, self.type.evolve
+        state = self.state
+        events: list[Any] = []
+        actions: list[tuple[Request[Any], Any]] = []
+        for request in batch:
+            try:
+                effect = decide(state, request.command)
+            except CastyError as exc:
+                actions.append((request, Reply(Failure(exc))))
+                continue
+            except Exception as exc:
+                _log.exception("decide of %s failed on %r", self.pid, request.command)
+                actions.append((request, Reply(Failure(_failure(self.pid, exc)))))
+                continue
+            if effect.events:
+                try:
+                    for event in effect.events:
+                        state = evolve(state, event)
+                except Exception as exc:
+                    _log.exception("evolve of %s failed", self.pid)
+                    await self._fail_batch(batch, _failure(self.pid, exc))
+                    return
+                events.extend(effect.events)
+            for action in effect.actions:
+                actions.append((request, action))
+        if events:
+            try:
+                self.seq = await self.journal.append(self.pid, events, self.seq)
+            except SerializationError as exc:
+                if len(batch) > 1:
+                    # Nothing was written: rebuild, then retry each command alone
+                    # so only the one with the bad value fails.
+                    await self._rebuild()
+                    for request in batch:
+                        await self._process([request])
+                    return
+                await self._fail_batch(batch, exc)
+                return
+            except Exception as exc:
+                await self._fail_batch(batch, exc)
+                return
+        self.state = state
+        self._run_actions(actions)
+        if events:
+            await self._maybe_snapshot()
+        self._arm_timer()
+
+    def _run_actions(self, actions: list[tuple[Request[Any], Any]]) -> None:
+        pending = self.pending
+        for request, action in actions:
+            if type(action) is Reply:
+                target = request.reply_to
+                if target is not None:
+                    _deliver(target, action.value)
+            elif type(action) is Park:
+                if request.reply_to is not None:
+                    pending[action.request_id] = request.reply_to
+            elif type(action) is Notify:
+                target = pending.pop(action.request_id, None)
+                if target is not None and target.is_waiting:
+                    _deliver(target, action.value)
+                elif not isinstance(action.value, Failure):
+                    self._abandoned(action.request_id, action.value)
+        if pending:
+            for rid in [rid for rid, target in pending.items() if not target.is_waiting]:
+                del pending[rid]
+
+    def _abandoned(self, request_id: str, value: Any) -> None:
+        if self.type.abandon is None:
+            return
+        command = self.type.abandon(request_id, value, time.time())
+        if command is not None:
+            self.ctx.send_to_self(Request(command))
+
+    async def _fail_batch(self, batch: list[Request[Any]], error: BaseException) -> None:
+        if not isinstance(error, CastyError):
+            error = _failure(self.pid, error)
+        for request in batch:
+            if request.reply_to is not None:
+                request.reply_to.fail(error)
+        await self._rebuild()
+
+    async def _rebuild(self) -> None:
+        """Forget the in-memory state and recover it from the journal."""
+        await self.recover()
+
+    # -- snapshots and timers --------------------------------------------------
+    async def _maybe_snapshot(self) -> None:
+        every = self.type.snapshot_every
+        if every is None or self.seq - self.snapshot_seq < every:
+            return
+        try:
+            await self.journal.save_snapshot(self.pid, self.seq, self.state)
+            self.snapshot_seq = self.seq
+            if self.type.delete_events_on_snapshot:
+                await self.journal.delete_events(self.pid, self.seq)
+        except Exception:
+            # Not fatal: the events are safe; the next attempt comes after `every` more.
+            _log.exception("snapshot of %s at %d failed", self.pid, self.seq)
+            self.snapshot_seq = self.seq
+
+    def _arm_timer(self) -> None:
+        wakeup = self.type.wakeup
+        if wakeup is None:
+            return
+        at = wakeup(self.state)
+        if at == self.timer_at:
+            return
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        self.timer_at = at
+        if at is not None:
+            delay = max(0.0, at - time.time()) + 0.001
+            self.timer = asyncio.get_running_loop().call_later(delay, self._fire)
+
+    def _fire(self) -> None:
+        self.timer = None
+        self.timer_at = None
+        tick = self.type.tick
+        assert tick is not None
+        self.ctx.send_to_self(Request(tick(time.time())))
+
+    def stopped(self, ctx: ActorContext[Any]) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        for target in self.pending.values():
+            target.fail(EntityFailure(f"entity {self.pid!r} stopped while the call was waiting"))
+        self.pending.clear()
+
+
+def _deliver(target: ReplyTo[Any], value: Any) -> None:
+    if type(value) is Failure:
+        target.fail(value.error)
+    else:
+        target.succeed(value)
+
+
+def _failure(pid: str, exc: BaseException) -> EntityFailure:
+    err = EntityFailure(f"entity {pid!r} failed: {type(exc).__name__}: {exc}")
+    err.__cause__ = exc
+    return err
