@@ -296,6 +296,8 @@ async def current_async(url: str, *, schema: str | None = None) -> str | None:
     """The revision the journal schema at ``url`` is at (``None``: never migrated)."""
 
     async def go(engine: AsyncEngine, parsed: URL) -> str | None:
+        if is_sqlite(parsed) and not Path(parsed.database or "").exists():
+            return None  # do not create a database file just to look at it
         try:
             async with engine.connect() as conn:
                 status = await conn.run_sync(inspect_schema)
