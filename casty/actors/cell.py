@@ -33,6 +33,7 @@ class Cell(Generic[M]):
         "_restarts",
         "activity",
         "ctx",
+        "failed",
         "initial",
         "mailbox",
         "capacity",
@@ -61,6 +62,7 @@ class Cell(Generic[M]):
         self.mailbox: deque[M] = deque()
         self._idle_waiter: asyncio.Future[None] | None = None
         self.stopped = False
+        self.failed = False
         self.activity = 0
         self.on_stop = on_stop
         self.ref: ActorRef[M] = ActorRef(self)
@@ -138,6 +140,7 @@ class Cell(Generic[M]):
                 except Exception:
                     _log.exception("actor %s failed handling %r", self.name, type(message).__name__)
                     if not self._may_restart(strategy):
+                        self.failed = True
                         current = STOPPED
                         break
                     current, strategy = await self._start(strategy)
@@ -150,6 +153,7 @@ class Cell(Generic[M]):
         except asyncio.CancelledError:
             pass
         except Exception:
+            self.failed = True
             _log.exception("actor %s failed to start; stopped", self.name)
         finally:
             self._stop_hook(current)
@@ -164,6 +168,7 @@ class Cell(Generic[M]):
             except Exception:
                 _log.exception("actor %s failed while starting", self.name)
                 if not self._may_restart(strategy):
+                    self.failed = True
                     return STOPPED, strategy
 
     def _may_restart(self, strategy: SupervisorStrategy) -> bool:

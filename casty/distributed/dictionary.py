@@ -84,16 +84,21 @@ DICT_ENTRY: EntityType[Entry | None, object, ValuePut | KeyDeleted] = EntityType
 
 
 def key_to_entity_id(key: object) -> str:
-    """``str`` keys are used as is; other keys by their canonical JSON (prefixed ``\\x00``)."""
+    """``str`` keys are used as is; other keys as ``~j:`` + their JSON encoding.
+
+    A ``str`` key that itself starts with ``~`` is escaped as ``~s:key``.
+    """
     if type(key) is str:
-        return key
-    return "\x00" + default_codec.dumps(key)
+        return "~s:" + key if key.startswith("~") else key
+    return "~j:" + default_codec.dumps(key)
 
 
 def entity_id_to_key(entity_id: str) -> Any:
     """Inverse of :func:`key_to_entity_id`."""
-    if entity_id.startswith("\x00"):
-        return default_codec.loads(entity_id[1:])
+    if entity_id.startswith("~j:"):
+        return default_codec.loads(entity_id[3:])
+    if entity_id.startswith("~s:"):
+        return entity_id[3:]
     return entity_id
 
 

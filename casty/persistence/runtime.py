@@ -54,10 +54,29 @@ def entity_behavior(
 
     async def start(ctx: ActorContext[Any]) -> Behavior[Any]:
         runtime = _Runtime(entity_type, persistence_id, journal, ctx, max_batch)
-        await runtime.recover()
+        try:
+            await runtime.recover()
+        except Exception as exc:
+            _log.error("recovery of %s failed: %s", persistence_id, exc)
+            return _refusing(exc if isinstance(exc, CastyError) else _failure(persistence_id, exc))
         return Behaviors.receive(runtime.handle, on_stop=runtime.stopped)
 
     return Behaviors.supervise(Behaviors.setup(start), SupervisorStrategy.restart(max_restarts=20, within=10.0))
+
+
+def _refusing(error: CastyError) -> Behavior[Any]:
+    """After a failed recovery: answer what is queued with ``error``, then stop.
+
+    The next message starts a new incarnation, which tries to recover again.
+    """
+
+    async def refuse(ctx: ActorContext[Any], message: Any) -> Behavior[Any]:
+        for request in [message, *ctx.drain(ctx.queued)]:
+            if isinstance(request, Request) and request.reply_to is not None:
+                request.reply_to.fail(error)
+        return STOPPED
+
+    return Behaviors.receive(refuse)
 
 
 class _Runtime(Generic[S]):

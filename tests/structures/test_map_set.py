@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import asyncio
+import socket
+from dataclasses import dataclass
+
+import pytest
+
+from casty import ActorSystem, Distributed
+from casty.errors import InvalidArgument, SerializationError
+
+from .conftest import Backend
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    age: int
+
+
+async def test_map_operations(d: Distributed, name: str) -> None:
+    users = d.map[str, User](name, shards=10)
+    assert await users.get("alice") is None
+    assert await users.contains("alice") is False
+    assert await users.put("alice", User("Alice", 30)) is None
+    assert await users.put("alice", User("Alice", 31)) == User("Alice", 30)
+    assert await users.get("alice") == User("Alice", 31)
+    assert await users.contains("alice") is True
+    assert await users.put_if_absent("alice", User("X", 1)) == User("Alice", 31)
+    assert await users.put_if_absent("bob", User("Bob", 5)) is None
+    assert await users.delete("alice") is True
+    assert await users.delete("alice") is False
+    assert await users.get("alice", User("default", 0)) == User("default", 0)
+    assert await users.get("bob") == User("Bob", 5)
+
+
+async def test_map_non_string_keys(d: Distributed, name: str) -> None:
+    m = d.map[tuple, int](name)  # type: ignore[type-arg]
+    await m.put((1, "a"), 1)
+    await m.put((1, "b"), 2)
+    assert await m.get((1, "a")) == 1
+    assert await m.get((1, "b")) == 2
+
+
+async def test_map_wrong_types_are_refused(d: Distributed, name: str) -> None:
+    users = d.map[str, User](name)
+    with pytest.raises(InvalidArgument):
+        await users.put(1, User("a", 1))  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgument):
+        await users.put("a", "not a user")  # type: ignore[arg-type]
+    assert await users.put("a", User("a", 1)) is None
+
+
+async def test_unserializable_value_fails_at_the_call_and_map_keeps_working(d: Distributed, name: str) -> None:
+    m = d.map[str, object](name)
+    with socket.socket() as sock, pytest.raises(SerializationError, match="socket"):
+        await m.put("k", sock)
+    with pytest.raises(SerializationError):
+        await m.put("k", {"nested": [object()]})
+    assert await m.get("k") is None
+    assert await m.put("k", {"ok": [1, 2]}) is None
+    assert await m.get("k") == {"ok": [1, 2]}
+
+
+async def test_map_survives_restart(backend: Backend, name: str) -> None:
+    journal = await backend.open()
+    async with ActorSystem() as system:
+        m = Distributed(system, journal=journal).map[str, User](name)
+        await asyncio.gather(*(m.put(f"u{i}", User(f"n{i}", i)) for i in range(50)))
+        await m.delete("u3")
+    await backend.close(journal)
+    journal = await backend.open()
+    async with ActorSystem() as system:
+        m = Distributed(system, journal=journal).map[str, User](name)
+        assert await m.get("u7") == User("n7", 7)
+        assert await m.get("u3") is None
+    await backend.close(journal)
+
+
+async def test_set_operations(d: Distributed, name: str) -> None:
+    tags = d.set[str](name)
+    assert await tags.add("a") is True
+    assert await tags.add("a") is False
+    assert await tags.add("b") is True
+    assert await tags.contains("a") is True
+    assert await tags.contains("z") is False
+    assert await tags.size() == 2
+    assert await tags.remove("a") is True
+    assert await tags.remove("a") is False
+    assert await tags.members() == frozenset({"b"})
+    assert await tags.clear() == 1
+    assert await tags.size() == 0
+
+
+async def test_set_bad_members(d: Distributed, name: str) -> None:
+    anything = d.set[object](name)
+    with pytest.raises(InvalidArgument, match="hashable"):
+        await anything.add([1, 2])
+    typed = d.set[int](name + "i")
+    with pytest.raises(InvalidArgument):
+        await typed.add("1")  # type: ignore[arg-type]
+    assert await typed.add(1) is True
+
+
+async def test_set_concurrent_adds_and_restart(backend: Backend, name: str) -> None:
+    journal = await backend.open()
+    async with ActorSystem() as system:
+        s = Distributed(system, journal=journal).set[int](name)
+        added = await asyncio.gather(*(s.add(i % 600) for i in range(1200)))
+        assert sum(added) == 600
+    await backend.close(journal)
+    journal = await backend.open()
+    async with ActorSystem() as system:
+        s = Distributed(system, journal=journal).set[int](name)
+        assert await s.size() == 600
+        assert await s.contains(599)
+    await backend.close(journal)
