@@ -1,14 +1,14 @@
 """casty: typed asyncio actors and durable, event-sourced distributed data structures.
 
-    >>> import asyncio
-    >>> from casty import ActorSystem, Distributed
-    >>> async def main():
-    ...     async with ActorSystem() as system:
-    ...         d = Distributed(system)
-    ...         await d.counter("hits").increment()
-    ...         return await d.counter("hits").get()
-    >>> asyncio.run(main())
-    1
+>>> import asyncio
+>>> from casty import ActorSystem, Distributed
+>>> async def main():
+...     async with ActorSystem() as system:
+...         d = Distributed(system)
+...         await d.counter("hits").increment()
+...         return await d.counter("hits").get()
+>>> asyncio.run(main())
+1
 """
 
 from casty import errors

@@ -76,9 +76,7 @@ class DecodeError(JournalError, SerializationError):
         self.persistence_id = persistence_id
         self.sequence_nr = sequence_nr
         self.reason = reason
-        super().__init__(
-            f"cannot decode {persistence_id!r} at sequence number {sequence_nr}: {reason}"
-        )
+        super().__init__(f"cannot decode {persistence_id!r} at sequence number {sequence_nr}: {reason}")
 
 
 class SchemaError(JournalError):

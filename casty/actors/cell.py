@@ -8,7 +8,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from casty.actors.behavior import SAME, STOPPED, Behavior, Receive, Setup, Supervise, SupervisorStrategy
 from casty.actors.context import ActorContext
@@ -32,11 +32,11 @@ class Cell(Generic[M]):
         "_idle_waiter",
         "_restarts",
         "activity",
+        "capacity",
         "ctx",
         "failed",
         "initial",
         "mailbox",
-        "capacity",
         "name",
         "on_stop",
         "ref",
@@ -179,7 +179,9 @@ class Cell(Generic[M]):
         while restarts and now - restarts[0] > strategy.within:
             restarts.popleft()
         if len(restarts) >= strategy.max_restarts:
-            _log.error("actor %s restarted %d times in %.0fs; stopping it", self.name, len(restarts), strategy.within)
+            _log.error(
+                "actor %s restarted %d times in %.0fs; stopping it", self.name, len(restarts), strategy.within
+            )
             return False
         restarts.append(now)
         return True

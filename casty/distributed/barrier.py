@@ -89,7 +89,8 @@ def _decide(state: BarrierState, command: object) -> Effect[BarrierEvent]:
         previous = state.arrived.get(command.party)
         if previous is not None:
             effect = effect.and_notify(
-                previous.request_id, Failure(InvalidArgument("superseded by a later arrive of the same party"))
+                previous.request_id,
+                Failure(InvalidArgument("superseded by a later arrive of the same party")),
             )
         effect = effect.then_park(command.request_id)
         parties = [a.request_id for p, a in state.arrived.items() if p != command.party]

@@ -49,8 +49,10 @@ class StructureClient:
 
 def check_timeout(timeout: object, what: str = "timeout") -> float:
     """A positive, finite number of seconds."""
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not (
-        timeout > 0 and math.isfinite(timeout)
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, int | float)
+        or not (timeout > 0 and math.isfinite(timeout))
     ):
         raise InvalidArgument(f"{what} must be a positive number of seconds, got {timeout!r}")
     return float(timeout)

@@ -13,22 +13,22 @@ __all__ = ["COUNTER", "Counter"]
 
 
 # -- commands -------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, match_args=True)
 class Add:
     delta: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, match_args=True)
 class Get:
     pass
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, match_args=True)
 class SetValue:
     value: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, match_args=True)
 class CompareAndSet:
     expected: int
     new: int
@@ -36,35 +36,39 @@ class CompareAndSet:
 
 # -- events ---------------------------------------------------------------------
 @serializable("casty.counter.Added")
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, match_args=True)
 class Added:
     delta: int
 
 
 @serializable("casty.counter.ValueSet")
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, match_args=True)
 class ValueSet:
     value: int
 
 
 def _decide(value: int, command: object) -> Effect[Added | ValueSet]:
-    if type(command) is Add:
-        return Effect((Added(command.delta),)).then_reply(value + command.delta)
-    if type(command) is Get:
-        return Effect.reply(value)
-    if type(command) is CompareAndSet:
-        if value != command.expected:
-            return Effect.reply(False)
-        return Effect.persist(ValueSet(command.new)).then_reply(True)
-    if type(command) is SetValue:
-        return Effect.persist(ValueSet(command.value)).then_reply(value)
+    match command:
+        case Add(delta):
+            return Effect.persist(Added(delta)).then_reply(value + delta)
+        case Get():
+            return Effect.reply(value)
+        case CompareAndSet(expected, new):
+            if value != expected:
+                return Effect.reply(False)
+            return Effect.persist(ValueSet(new)).then_reply(True)
+        case SetValue(new):
+            return Effect.persist(ValueSet(new)).then_reply(value)
     raise TypeError(f"unknown counter command {command!r}")
 
 
 def _evolve(value: int, event: Added | ValueSet) -> int:
-    if type(event) is Added:
-        return value + event.delta
-    return event.value  # type: ignore[union-attr]
+    match event:
+        case Added(delta):
+            return value + delta
+        case ValueSet(new):
+            return new
+    raise TypeError(f"unknown counter event {event!r}")
 
 
 COUNTER: EntityType[int, object, Added | ValueSet] = EntityType(
@@ -76,17 +80,17 @@ COUNTER: EntityType[int, object, Added | ValueSet] = EntityType(
 class Counter(StructureClient):
     """A durable, atomic integer (like Redis ``INCR`` or Hazelcast ``IAtomicLong``).
 
-        >>> import asyncio
-        >>> from casty import ActorSystem, Distributed
-        >>> async def main():
-        ...     async with ActorSystem() as system:
-        ...         hits = Distributed(system).counter("hits")
-        ...         await hits.increment()
-        ...         await hits.increment(5)
-        ...         ok = await hits.compare_and_set(6, 10)
-        ...         return await hits.decrement(), ok
-        >>> asyncio.run(main())
-        (9, True)
+    >>> import asyncio
+    >>> from casty import ActorSystem, Distributed
+    >>> async def main():
+    ...     async with ActorSystem() as system:
+    ...         hits = Distributed(system).counter("hits")
+    ...         await hits.increment()
+    ...         await hits.increment(5)
+    ...         ok = await hits.compare_and_set(6, 10)
+    ...         return await hits.decrement(), ok
+    >>> asyncio.run(main())
+    (9, True)
     """
 
     __slots__ = ()
@@ -111,4 +115,3 @@ class Counter(StructureClient):
     async def set(self, value: int) -> int:
         """Set the value unconditionally; return the previous value."""
         return await self._ask(self.name, SetValue(check_int(value, "value")))  # type: ignore[no-any-return]
-

@@ -58,23 +58,22 @@ class KeyDeleted:
 
 
 def _decide(entry: Entry | None, command: object) -> Effect[ValuePut | KeyDeleted]:
-    if type(command) is Get:
-        return Effect.reply(entry)
-    if type(command) is Put:
-        if command.only_if_absent and entry is not None:
+    match command:
+        case Get():
             return Effect.reply(entry)
-        return Effect.persist(ValuePut(command.value)).then_reply(entry)
-    if type(command) is Delete:
-        if entry is None:
-            return Effect.reply(False)
-        return Effect.persist(KeyDeleted()).then_reply(True)
+        case Put(value, only_if_absent):
+            if only_if_absent and entry is not None:
+                return Effect.reply(entry)
+            return Effect.persist(ValuePut(value)).then_reply(entry)
+        case Delete():
+            if entry is None:
+                return Effect.reply(False)
+            return Effect.persist(KeyDeleted()).then_reply(True)
     raise TypeError(f"unknown map command {command!r}")
 
 
 def _evolve(entry: Entry | None, event: ValuePut | KeyDeleted) -> Entry | None:
-    if type(event) is ValuePut:
-        return Entry(event.value)
-    return None
+    return Entry(event.value) if isinstance(event, ValuePut) else None
 
 
 DICT_ENTRY: EntityType[Entry | None, object, ValuePut | KeyDeleted] = EntityType(
@@ -145,19 +144,19 @@ class Dict(StructureClient, Generic[K, V]):
         entity = self._entity(key)
         check_value(value, self._value_type, "value")
         previous: Entry | None = await self._ask(entity, Put(value))
-        return None if previous is None else previous.value  # type: ignore[no-any-return]
+        return None if previous is None else previous.value
 
     async def put_if_absent(self, key: K, value: V) -> V | None:
         """Store ``value`` only if ``key`` is absent; return the existing value or ``None``."""
         entity = self._entity(key)
         check_value(value, self._value_type, "value")
         existing: Entry | None = await self._ask(entity, Put(value, only_if_absent=True))
-        return None if existing is None else existing.value  # type: ignore[no-any-return]
+        return None if existing is None else existing.value
 
     async def get(self, key: K, default: V | None = None) -> V | None:
         """The value under ``key``, or ``default`` (``None``) if absent."""
         entry: Entry | None = await self._ask(self._entity(key), Get())
-        return default if entry is None else entry.value  # type: ignore[no-any-return]
+        return default if entry is None else entry.value
 
     async def contains(self, key: K) -> bool:
         """``True`` if ``key`` is present."""

@@ -80,7 +80,9 @@ class Distributed:
         if journal is not None and not isinstance(journal, EventJournal):
             raise InvalidArgument(f"journal must implement EventJournal, got {type(journal).__name__}")
         self.gateway = gateway
-        self.journal: EventJournal = journal if journal is not None else InMemoryJournal(prune_on_snapshot=True)
+        self.journal: EventJournal = (
+            journal if journal is not None else InMemoryJournal(prune_on_snapshot=True)
+        )
         self.passivate_after = passivate_after
         self.max_entities = max_entities
 
@@ -108,11 +110,11 @@ class Distributed:
         """A :class:`~casty.Counter` named ``name``."""
         return Counter(self.gateway, self._region("counter", name, shards), name, check_timeout(timeout))
 
-    def lock(
-        self, name: str, *, shards: int = 100, timeout: float = 5.0, lease: float | None = None
-    ) -> Lock:
+    def lock(self, name: str, *, shards: int = 100, timeout: float = 5.0, lease: float | None = None) -> Lock:
         """A :class:`~casty.Lock` named ``name`` (a new owner per call)."""
-        return Lock(self.gateway, self._region("lock", name, shards), name, check_timeout(timeout), lease=lease)
+        return Lock(
+            self.gateway, self._region("lock", name, shards), name, check_timeout(timeout), lease=lease
+        )
 
     def semaphore(
         self, name: str, permits: int, *, shards: int = 100, timeout: float = 5.0, lease: float | None = None

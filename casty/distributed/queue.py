@@ -109,7 +109,7 @@ class TakerExpired:
 QueueEvent = Enqueued | Dequeued | Returned | TakerWaiting | TakerExpired
 
 
-def _hand_to_taker(state: QueueState, item: Any, now: float) -> Effect[QueueEvent] | None:
+def _hand_to_taker(state: QueueState, item: Any, now: float) -> Effect[Dequeued] | None:
     for rid, deadline in state.takers.items():
         if deadline > now:
             return Effect.persist(Dequeued(rid)).and_notify(rid, item)
@@ -124,49 +124,49 @@ def _expire(state: QueueState, now: float) -> Effect[QueueEvent]:
     return effect
 
 
+def _arrive(state: QueueState, arrival: Enqueued | Returned, now: float) -> Effect[QueueEvent]:
+    effect: Effect[QueueEvent] = Effect.persist(arrival)
+    handed = None if state.items else _hand_to_taker(state, arrival.item, now)
+    return effect if handed is None else effect.also(handed)
+
+
 def _decide(state: QueueState, command: object) -> Effect[QueueEvent]:
-    kind = type(command)
-    if kind is Enqueue or kind is GiveBack:
-        item = command.item  # type: ignore[attr-defined]
-        arrive = Enqueued(item) if kind is Enqueue else Returned(item)
-        effect = Effect.persist(arrive)
-        handed = _hand_to_taker(state, item, command.now)  # type: ignore[attr-defined]
-        if handed is not None and not state.items:
-            effect = effect.also(handed)
-        return effect.then_reply(None) if kind is Enqueue else effect
-    if kind is Dequeue:
-        if not state.items:
-            return Effect.reply(None)
-        return Effect.persist(Dequeued()).then_reply(state.items[0])
-    if kind is Take:
-        if state.items:
+    match command:
+        case Enqueue(item, now):
+            return _arrive(state, Enqueued(item), now).then_reply(None)
+        case GiveBack(item, now):
+            return _arrive(state, Returned(item), now)
+        case Dequeue():
+            if not state.items:
+                return Effect.reply(None)
             return Effect.persist(Dequeued()).then_reply(state.items[0])
-        return Effect.persist(TakerWaiting(command.request_id, command.deadline)).then_park(  # type: ignore[attr-defined]
-            command.request_id  # type: ignore[attr-defined]
-        )
-    if kind is Peek:
-        return Effect.reply(state.items[0] if state.items else None)
-    if kind is Size:
-        return Effect.reply(len(state.items))
-    if kind is Tick:
-        return _expire(state, command.now)  # type: ignore[attr-defined]
+        case Take(request_id, deadline, _now):
+            if state.items:
+                return Effect.persist(Dequeued()).then_reply(state.items[0])
+            return Effect.persist(TakerWaiting(request_id, deadline)).then_park(request_id)
+        case Peek():
+            return Effect.reply(state.items[0] if state.items else None)
+        case Size():
+            return Effect.reply(len(state.items))
+        case Tick(now):
+            return _expire(state, now)
     raise TypeError(f"unknown queue command {command!r}")
 
 
 def _evolve(state: QueueState, event: QueueEvent) -> QueueState:
-    kind = type(event)
-    if kind is Enqueued:
-        state.items.append(event.item)  # type: ignore[union-attr]
-    elif kind is Dequeued:
-        state.items.popleft()
-        if event.taker is not None:  # type: ignore[union-attr]
-            state.takers.pop(event.taker, None)  # type: ignore[union-attr]
-    elif kind is Returned:
-        state.items.appendleft(event.item)  # type: ignore[union-attr]
-    elif kind is TakerWaiting:
-        state.takers[event.request_id] = event.deadline  # type: ignore[union-attr]
-    elif kind is TakerExpired:
-        state.takers.pop(event.request_id, None)  # type: ignore[union-attr]
+    match event:
+        case Enqueued(item):
+            state.items.append(item)
+        case Dequeued(taker):
+            state.items.popleft()
+            if taker is not None:
+                state.takers.pop(taker, None)
+        case Returned(item):
+            state.items.appendleft(item)
+        case TakerWaiting(request_id, deadline):
+            state.takers[request_id] = deadline
+        case TakerExpired(request_id):
+            state.takers.pop(request_id, None)
     return state
 
 
@@ -196,7 +196,8 @@ class Queue(StructureClient, Generic[V]):
         ...     async with ActorSystem() as system:
         ...         jobs = Distributed(system).queue[str]("jobs")
         ...         await jobs.enqueue("a"); await jobs.enqueue("b")
-        ...         return await jobs.peek(), await jobs.dequeue(), await jobs.take(timeout=1), await jobs.size()
+        ...         head = await jobs.peek()
+        ...         return head, await jobs.dequeue(), await jobs.take(timeout=1), await jobs.size()
         >>> asyncio.run(main())
         ('a', 'a', 'b', 0)
 

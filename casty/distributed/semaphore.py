@@ -180,7 +180,9 @@ def _settle(
             )
         elif free > 0 and waiting == 0:
             expires = None if waiter.lease is None else now + waiter.lease
-            effect = effect.also(Effect.persist(Granted(token, waiter.owner, rid, expires))).and_notify(rid, token)
+            effect = effect.also(Effect.persist(Granted(token, waiter.owner, rid, expires))).and_notify(
+                rid, token
+            )
             token += 1
             free -= 1
         else:
@@ -189,41 +191,36 @@ def _settle(
 
 
 def _decide(state: PermitState, command: object) -> Effect[PermitEvent]:
-    kind = type(command)
-    if kind is Acquire:
-        return _acquire(state, command)  # type: ignore[arg-type]
-    if kind is Release:
-        owned = [t for t, h in state.holders.items() if h.owner == command.owner]  # type: ignore[attr-defined]
-        if not owned:
-            return _settle(state, command.now)[0].then_reply(False)  # type: ignore[attr-defined]
-        return _settle(state, command.now, owned[:1])[0].then_reply(True)  # type: ignore[attr-defined]
-    if kind is Extend:
-        now = command.now  # type: ignore[attr-defined]
-        owned = [
-            t
-            for t, h in state.holders.items()
-            if h.owner == command.owner and (h.expires_at is None or h.expires_at > now)  # type: ignore[attr-defined]
-        ]
-        if not owned:
-            return Effect.reply(False)
-        until = now + command.lease  # type: ignore[attr-defined]
-        return Effect.persist(*(LeaseExtended(t, until) for t in owned)).then_reply(True)
-    if kind is Cancel:
-        rid, now = command.request_id, command.now  # type: ignore[attr-defined]
-        if rid in state.waiters:
-            return Effect.persist(WaiterLeft(rid)).also(_settle(state, now, left=rid)[0])
-        held = [t for t, h in state.holders.items() if h.request_id == rid]
-        return _settle(state, now, held)[0] if held else Effect.none()
-    if kind is Tick:
-        return _settle(state, command.now)[0]  # type: ignore[attr-defined]
-    if kind is Status:
-        effect, free, waiting = _settle(state, command.now)  # type: ignore[attr-defined]
-        expired = {e.token for e in effect.events if type(e) is Released}
-        granted = {e.request_id for e in effect.events if type(e) is Granted}
-        holders = tuple(h.owner for t, h in state.holders.items() if t not in expired) + tuple(
-            w.owner for r, w in state.waiters.items() if r in granted
-        )
-        return effect.then_reply(PermitStatus(state.permits, free, holders, waiting))
+    match command:
+        case Acquire():
+            return _acquire(state, command)
+        case Release(owner, now):
+            owned = [t for t, h in state.holders.items() if h.owner == owner]
+            return _settle(state, now, owned[:1])[0].then_reply(bool(owned))
+        case Extend(owner, lease, now):
+            owned = [
+                t
+                for t, h in state.holders.items()
+                if h.owner == owner and (h.expires_at is None or h.expires_at > now)
+            ]
+            if not owned:
+                return Effect.reply(False)
+            return Effect.persist(*(LeaseExtended(t, now + lease) for t in owned)).then_reply(True)
+        case Cancel(rid, now):
+            if rid in state.waiters:
+                return Effect.persist(WaiterLeft(rid)).also(_settle(state, now, left=rid)[0])
+            held = [t for t, h in state.holders.items() if h.request_id == rid]
+            return _settle(state, now, held)[0] if held else Effect.none()
+        case Tick(now):
+            return _settle(state, now)[0]
+        case Status(now):
+            effect, free, waiting = _settle(state, now)
+            expired = {e.token for e in effect.events if isinstance(e, Released)}
+            granted = {e.request_id for e in effect.events if isinstance(e, Granted)}
+            holders = tuple(h.owner for t, h in state.holders.items() if t not in expired) + tuple(
+                w.owner for r, w in state.waiters.items() if r in granted
+            )
+            return effect.then_reply(PermitStatus(state.permits, free, holders, waiting))
     raise TypeError(f"unknown semaphore command {command!r}")
 
 
@@ -259,23 +256,23 @@ def settle_token(state: PermitState, effect: Effect[PermitEvent]) -> int:
 
 
 def _evolve(state: PermitState, event: PermitEvent) -> PermitState:
-    kind = type(event)
-    if kind is Granted:
-        state.holders[event.token] = Holder(event.owner, event.request_id, event.expires_at)  # type: ignore[union-attr]
-        state.waiters.pop(event.request_id, None)  # type: ignore[union-attr]
-        state.next_token = event.token + 1  # type: ignore[union-attr]
-    elif kind is Released:
-        state.holders.pop(event.token, None)  # type: ignore[union-attr]
-    elif kind is Queued:
-        state.waiters[event.request_id] = Waiter(event.owner, event.deadline, event.lease)  # type: ignore[union-attr]
-    elif kind is WaiterLeft:
-        state.waiters.pop(event.request_id, None)  # type: ignore[union-attr]
-    elif kind is LeaseExtended:
-        old = state.holders.get(event.token)  # type: ignore[union-attr]
-        if old is not None:
-            state.holders[event.token] = Holder(old.owner, old.request_id, event.expires_at)  # type: ignore[union-attr]
-    elif kind is Configured:
-        state.permits = event.permits  # type: ignore[union-attr]
+    match event:
+        case Granted(token, owner, request_id, expires_at):
+            state.holders[token] = Holder(owner, request_id, expires_at)
+            state.waiters.pop(request_id, None)
+            state.next_token = token + 1
+        case Released(token):
+            state.holders.pop(token, None)
+        case Queued(request_id, owner, deadline, lease):
+            state.waiters[request_id] = Waiter(owner, deadline, lease)
+        case WaiterLeft(request_id):
+            state.waiters.pop(request_id, None)
+        case LeaseExtended(token, expires_at):
+            old = state.holders.get(token)
+            if old is not None:
+                state.holders[token] = Holder(old.owner, old.request_id, expires_at)
+        case Configured(permits):
+            state.permits = permits
     return state
 
 

@@ -72,34 +72,34 @@ SetEvent = MemberAdded | MemberRemoved | Cleared
 
 
 def _decide(members: set[Any], command: object) -> Effect[SetEvent]:
-    kind = type(command)
-    if kind is Add:
-        if command.member in members:  # type: ignore[attr-defined]
-            return Effect.reply(False)
-        return Effect.persist(MemberAdded(command.member)).then_reply(True)  # type: ignore[attr-defined]
-    if kind is Remove:
-        if command.member not in members:  # type: ignore[attr-defined]
-            return Effect.reply(False)
-        return Effect.persist(MemberRemoved(command.member)).then_reply(True)  # type: ignore[attr-defined]
-    if kind is Contains:
-        return Effect.reply(command.member in members)  # type: ignore[attr-defined]
-    if kind is Size:
-        return Effect.reply(len(members))
-    if kind is Members:
-        return Effect.reply(frozenset(members))
-    if kind is Clear:
-        return Effect.persist(Cleared()).then_reply(len(members)) if members else Effect.reply(0)
+    match command:
+        case Add(member):
+            if member in members:
+                return Effect.reply(False)
+            return Effect.persist(MemberAdded(member)).then_reply(True)
+        case Remove(member):
+            if member not in members:
+                return Effect.reply(False)
+            return Effect.persist(MemberRemoved(member)).then_reply(True)
+        case Contains(member):
+            return Effect.reply(member in members)
+        case Size():
+            return Effect.reply(len(members))
+        case Members():
+            return Effect.reply(frozenset(members))
+        case Clear():
+            return Effect.persist(Cleared()).then_reply(len(members)) if members else Effect.reply(0)
     raise TypeError(f"unknown set command {command!r}")
 
 
 def _evolve(members: set[Any], event: SetEvent) -> set[Any]:
-    kind = type(event)
-    if kind is MemberAdded:
-        members.add(event.member)  # type: ignore[union-attr]
-    elif kind is MemberRemoved:
-        members.discard(event.member)  # type: ignore[union-attr]
-    else:
-        members.clear()
+    match event:
+        case MemberAdded(member):
+            members.add(member)
+        case MemberRemoved(member):
+            members.discard(member)
+        case Cleared():
+            members.clear()
     return members
 
 

@@ -162,7 +162,6 @@ class Codec:
         entry = self._by_name.get(name)
         if entry is not None:
             return entry
-        module_name, _, qualname = name.rpartition(".")
         cls: Any = None
         # A default name is "module.Qual.Name": try successively shorter module paths.
         parts = name.split(".")
@@ -209,11 +208,8 @@ class Codec:
 
     def check(self, value: Any) -> None:
         """Raise :class:`SerializationError` if ``value`` cannot be encoded."""
-        if type(value) in _FAST_SCALARS:
-            if type(value) is float and not math.isfinite(value):
-                return
-            return
-        self._enc(value, "value")
+        if type(value) not in _FAST_SCALARS:
+            self._enc(value, "value")
 
     def _enc(self, value: Any, where: str) -> Any:
         t = type(value)
@@ -230,8 +226,7 @@ class Codec:
                 return {k: self._enc(v, f"{where}[{k!r}]") for k, v in value.items()}
             return {
                 "$map": [
-                    [self._enc(k, f"{where} key"), self._enc(v, f"{where}[{k!r}]")]
-                    for k, v in value.items()
+                    [self._enc(k, f"{where} key"), self._enc(v, f"{where}[{k!r}]")] for k, v in value.items()
                 ]
             }
         if t is deque:
@@ -375,14 +370,14 @@ def serializable(
 ) -> Callable[[type[T]], type[T]]:
     """Class decorator: register a dataclass or enum on the :data:`default_codec`.
 
-        >>> from dataclasses import dataclass
-        >>> @serializable("docs.Point")
-        ... @dataclass(frozen=True)
-        ... class Point:
-        ...     x: int
-        ...     y: int
-        >>> default_codec.loads(default_codec.dumps(Point(1, 2)))
-        Point(x=1, y=2)
+    >>> from dataclasses import dataclass
+    >>> @serializable("docs.Point")
+    ... @dataclass(frozen=True)
+    ... class Point:
+    ...     x: int
+    ...     y: int
+    >>> default_codec.loads(default_codec.dumps(Point(1, 2)))
+    Point(x=1, y=2)
     """
 
     def wrap(cls: type[T]) -> type[T]:

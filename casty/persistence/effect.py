@@ -21,7 +21,9 @@ from typing import Any, Generic, TypeVar
 
 __all__ = ["Effect", "Failure", "Notify", "Park", "Reply"]
 
-E = TypeVar("E")
+E = TypeVar("E", covariant=True)
+T = TypeVar("T")
+F = TypeVar("F")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +66,7 @@ class Effect(Generic[E]):
     actions: tuple[Action, ...] = ()
 
     @staticmethod
-    def persist(*events: E) -> Effect[E]:
+    def persist(*events: T) -> Effect[T]:
         """Persist ``events`` (then add replies with ``then_reply``/``and_notify``)."""
         return Effect(events)
 
@@ -99,9 +101,9 @@ class Effect(Generic[E]):
         """Answer the caller parked under ``request_id`` once the events are stored."""
         return Effect(self.events, (*self.actions, Notify(request_id, value)))
 
-    def also(self, other: Effect[E]) -> Effect[E]:
+    def also(self, other: Effect[F]) -> Effect[E | F]:
         """This effect followed by ``other``."""
-        return Effect(self.events + other.events, self.actions + other.actions)
+        return Effect((*self.events, *other.events), self.actions + other.actions)
 
 
 _NONE: Effect[Any] = Effect()

@@ -74,7 +74,7 @@ class EntityType(Generic[S, C, E]):
     def new_state(self) -> S:
         """A fresh initial state."""
         init = self.initial
-        return init() if callable(init) else init  # type: ignore[no-any-return]
+        return init() if callable(init) else init
 
     def replay(self, events: Iterable[E], state: S | None = None) -> S:
         """Fold ``events`` into ``state`` (default: a fresh initial state)."""

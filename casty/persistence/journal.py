@@ -52,9 +52,7 @@ class EventJournal(Protocol):
     events never lowers the highest sequence number, so a number is never reused.
     """
 
-    async def append(
-        self, persistence_id: str, events: Sequence[Any], expected_sequence_nr: int
-    ) -> int:
+    async def append(self, persistence_id: str, events: Sequence[Any], expected_sequence_nr: int) -> int:
         """Append ``events`` after ``expected_sequence_nr``; return the new highest number."""
         ...
 

@@ -61,7 +61,9 @@ def entity_behavior(
             return _refusing(exc if isinstance(exc, CastyError) else _failure(persistence_id, exc))
         return Behaviors.receive(runtime.handle, on_stop=runtime.stopped)
 
-    return Behaviors.supervise(Behaviors.setup(start), SupervisorStrategy.restart(max_restarts=20, within=10.0))
+    return Behaviors.supervise(
+        Behaviors.setup(start), SupervisorStrategy.restart(max_restarts=20, within=10.0)
+    )
 
 
 def _refusing(error: CastyError) -> Behavior[Any]:

@@ -108,7 +108,9 @@ class ShardRegion(Tellable[ShardEnvelope[M]], Generic[M]):
             del self._entities[entity_id]
             self.passivated += 1
         if leftover and cell.failed:
-            _log.error("entity %s of %s failed; %d queued messages dropped", entity_id, self.type_name, len(leftover))
+            _log.error(
+                "entity %s of %s failed; %d queued messages dropped", entity_id, self.type_name, len(leftover)
+            )
         elif leftover and not self._closed and not self.system.is_shutting_down:
             for message in leftover:
                 if message is not Passivate:
