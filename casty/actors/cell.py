@@ -104,6 +104,8 @@ class Cell(Generic[M]):
     # -- lifecycle ----------------------------------------------------------
     def start(self) -> None:
         self.task = asyncio.get_running_loop().create_task(self._run(), name=f"casty:{self.name}")
+        # A task cancelled before its first step never runs its finally block.
+        self.task.add_done_callback(lambda _task: self._finish())
 
     async def _resolve(
         self, behavior: Behavior[M], strategy: SupervisorStrategy
