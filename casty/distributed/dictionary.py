@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from casty.actors.ref import Tellable
 from casty.distributed.client import StructureClient, check_value
+from casty.errors import InvalidArgument
 from casty.persistence.codec import default_codec, serializable
 from casty.persistence.effect import Effect
 from casty.persistence.entity import EntityType
+from casty.persistence.journal import EventJournal
 from casty.sharding.envelope import ShardEnvelope
 from casty.sharding.gateway import EntityGateway
 
@@ -119,7 +122,7 @@ class Dict(StructureClient, Generic[K, V]):
     use :meth:`contains` to tell the two apart.
     """
 
-    __slots__ = ("_key_type", "_value_type")
+    __slots__ = ("_journal", "_key_type", "_value_type")
 
     def __init__(
         self,
@@ -130,10 +133,12 @@ class Dict(StructureClient, Generic[K, V]):
         *,
         key_type: type | None = None,
         value_type: type | None = None,
+        journal: EventJournal | None = None,
     ) -> None:
         super().__init__(gateway, region, name, timeout)
         self._key_type = key_type
         self._value_type = value_type
+        self._journal = journal
 
     def _entity(self, key: K) -> str:
         check_value(key, self._key_type, "key")
@@ -165,3 +170,21 @@ class Dict(StructureClient, Generic[K, V]):
     async def delete(self, key: K) -> bool:
         """Remove ``key``; ``True`` if it was present."""
         return await self._ask(self._entity(key), Delete())  # type: ignore[no-any-return]
+
+    async def keys(self) -> AsyncIterator[K]:
+        """Stream the present keys (in the journal's id order).
+
+        Every key ever written is looked up, so this costs one call per key
+        ever written: meant for administration and small maps, not hot paths.
+        """
+        if self._journal is None:
+            raise InvalidArgument("keys() needs the map's journal: create the map through Distributed")
+        prefix = f"map:{self.name}:"
+        async for pid in self._journal.persistence_ids(prefix):
+            entity_id = pid[len(prefix) :]
+            if await self._ask(entity_id, Get()) is not None:
+                yield entity_id_to_key(entity_id)
+
+    async def size(self) -> int:
+        """The number of present keys (see :meth:`keys` for the cost)."""
+        return sum([1 async for _ in self.keys()])

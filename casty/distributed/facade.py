@@ -150,7 +150,15 @@ class Distributed:
         timeout = check_timeout(timeout)
         checked = tuple(_runtime_type(t) for t in types)
         if kind == "map":
-            return Dict(self.gateway, region, name, timeout, key_type=checked[0], value_type=checked[1])
+            return Dict(
+                self.gateway,
+                region,
+                name,
+                timeout,
+                key_type=checked[0],
+                value_type=checked[1],
+                journal=self.journal,
+            )
         if kind == "set":
             return Set(self.gateway, region, name, timeout, member_type=checked[0])
         return Queue(self.gateway, region, name, timeout, item_type=checked[0])

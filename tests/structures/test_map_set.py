@@ -115,3 +115,13 @@ async def test_set_concurrent_adds_and_restart(backend: Backend, name: str) -> N
         assert await s.size() == 600
         assert await s.contains(599)
     await backend.close(journal)
+
+
+async def test_map_keys_and_size(d: Distributed, name: str) -> None:
+    m = d.map[object, int](name)
+    for key in ["a", "~tilde", ("t", 1), 7]:
+        await m.put(key, 1)
+    await m.delete(7)
+    keys = [k async for k in m.keys()]
+    assert sorted(map(repr, keys)) == sorted(map(repr, ["a", "~tilde", ("t", 1)]))
+    assert await m.size() == 3
