@@ -32,6 +32,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
@@ -39,10 +40,11 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from casty.errors import InvalidArgument
+from casty.errors import InvalidArgument, JournalUnavailable
 
 __all__ = [
     "SUPPORTED_SCHEMES",
+    "check_sqlite_path",
     "WRITE_TRANSACTION",
     "describe_error",
     "display_url",
@@ -104,6 +106,20 @@ def display_url(url: URL) -> str:
 
 def is_sqlite(url: URL) -> bool:
     return url.get_backend_name() == "sqlite"
+
+
+def check_sqlite_path(url: URL) -> None:
+    """Raise :class:`JournalUnavailable` early when a SQLite file cannot even be created."""
+    if not is_sqlite(url):
+        return
+    path = Path(url.database or "")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise JournalUnavailable(
+            f"cannot open the journal at {display_url(url)}: the directory {str(folder)!r} does not exist"
+        )
+    if path.is_dir():
+        raise JournalUnavailable(f"cannot open the journal at {display_url(url)}: {str(path)!r} is a directory")
 
 
 def make_engine(

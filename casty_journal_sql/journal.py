@@ -72,6 +72,7 @@ from casty.persistence.codec import Codec, default_codec
 from casty.persistence.journal import PersistedEvent, Snapshot
 from casty_journal_sql import migrate
 from casty_journal_sql.engine import (
+    check_sqlite_path,
     describe_error,
     display_url,
     is_sqlite,
@@ -263,6 +264,7 @@ class SqlJournal:
             self._ready = True
 
     async def _check_schema(self) -> None:
+        check_sqlite_path(self._url)
         try:
             async with self._engine.connect() as conn:
                 status = await conn.run_sync(migrate.inspect_schema)
@@ -416,7 +418,8 @@ class SqlJournal:
     def _append_error(self, item: _PendingAppend, exc: BaseException) -> BaseException:
         if isinstance(exc, CastyError):
             return exc
-        if isinstance(exc, IntegrityError):
+        if _is_unique_violation(exc):
+            # Another writer inserted the same (persistence_id, sequence_nr) first.
             return ConcurrencyConflict(item.persistence_id, item.expected)
         if is_unavailable_error(exc):
             return JournalUnavailable(
@@ -731,6 +734,16 @@ def _check_pid(persistence_id: Any) -> None:
         )
     if "\x00" in persistence_id:
         raise InvalidArgument(f"persistence_id must not contain NUL characters: {persistence_id!r}")
+
+
+def _is_unique_violation(exc: BaseException) -> bool:
+    if not isinstance(exc, IntegrityError):
+        return False
+    orig = exc.orig
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if code is not None:
+        return str(code) == "23505"
+    return "unique constraint failed" in describe_error(exc).lower()
 
 
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:

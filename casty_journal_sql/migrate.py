@@ -42,6 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from casty.errors import CastyError, InvalidArgument, JournalError, JournalUnavailable, SchemaError
 from casty_journal_sql.engine import (
+    check_sqlite_path,
     describe_error,
     display_url,
     is_sqlite,
@@ -242,6 +243,7 @@ async def migration_transaction(
     engine: AsyncEngine, url: URL, *, schema: str | None = None
 ) -> AsyncIterator[AsyncConnection]:
     """A write transaction holding the migration lock; errors become casty errors."""
+    check_sqlite_path(url)
     try:
         async with write_transaction(engine) as conn:
             if not is_sqlite(url):
