@@ -13,6 +13,7 @@
 
 from casty import errors
 from casty.actors import ActorRef, ActorSystem, Behavior, Behaviors, SupervisorStrategy
+from casty.actors.loop import run
 from casty.distributed import Barrier, Counter, Dict, Distributed, Lock, Queue, Semaphore, Set
 from casty.persistence import EventJournal, InMemoryJournal, register, serializable
 from casty.persistence.effect import Effect
@@ -43,5 +44,6 @@ __all__ = [
     "SupervisorStrategy",
     "errors",
     "register",
+    "run",
     "serializable",
 ]
