@@ -44,8 +44,8 @@ from casty.errors import InvalidArgument, JournalUnavailable
 
 __all__ = [
     "SUPPORTED_SCHEMES",
-    "check_sqlite_path",
     "WRITE_TRANSACTION",
+    "check_sqlite_path",
     "describe_error",
     "display_url",
     "is_unavailable_error",
@@ -119,7 +119,9 @@ def check_sqlite_path(url: URL) -> None:
             f"cannot open the journal at {display_url(url)}: the directory {str(folder)!r} does not exist"
         )
     if path.is_dir():
-        raise JournalUnavailable(f"cannot open the journal at {display_url(url)}: {str(path)!r} is a directory")
+        raise JournalUnavailable(
+            f"cannot open the journal at {display_url(url)}: {str(path)!r} is a directory"
+        )
 
 
 def make_engine(

@@ -328,8 +328,11 @@ class SqlJournal:
         """
         self._check_open()
         _check_pid(persistence_id)
-        if isinstance(expected_sequence_nr, bool) or not isinstance(expected_sequence_nr, int) \
-                or expected_sequence_nr < 0:
+        if (
+            isinstance(expected_sequence_nr, bool)
+            or not isinstance(expected_sequence_nr, int)
+            or expected_sequence_nr < 0
+        ):
             raise InvalidArgument(f"expected_sequence_nr must be an int >= 0, got {expected_sequence_nr!r}")
         if isinstance(events, str | bytes) or not isinstance(events, Sequence):
             raise InvalidArgument(f"events must be a sequence of events, not {type(events).__name__}")
@@ -618,11 +621,15 @@ class SqlJournal:
         update = {k: values[k] for k in ("state_type", "state_version", "payload", "written_at")}
         keys = [snapshots.c.persistence_id, snapshots.c.sequence_nr]
         if self._sqlite:
-            return sqlite_dialect.insert(snapshots).values(values).on_conflict_do_update(
-                index_elements=keys, set_=update
+            return (
+                sqlite_dialect.insert(snapshots)
+                .values(values)
+                .on_conflict_do_update(index_elements=keys, set_=update)
             )
-        return pg_dialect.insert(snapshots).values(values).on_conflict_do_update(
-            index_elements=keys, set_=update
+        return (
+            pg_dialect.insert(snapshots)
+            .values(values)
+            .on_conflict_do_update(index_elements=keys, set_=update)
         )
 
     async def load_snapshot(self, persistence_id: str) -> Snapshot | None:
@@ -666,9 +673,7 @@ class SqlJournal:
             raise InvalidArgument(f"prefix must be a string, not {type(prefix).__name__}")
         after: str | None = None
         while True:
-            cond = (
-                events.c.persistence_id >= prefix if after is None else events.c.persistence_id > after
-            )
+            cond = events.c.persistence_id >= prefix if after is None else events.c.persistence_id > after
             stmt = (
                 sa.select(events.c.persistence_id)
                 .where(cond)

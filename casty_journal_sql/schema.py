@@ -46,8 +46,9 @@ metadata = sa.MetaData()
 events = sa.Table(
     EVENTS_TABLE,
     metadata,
-    sa.Column("offset", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
-              autoincrement=True),
+    sa.Column(
+        "offset", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
+    ),
     sa.Column("persistence_id", sa.String(MAX_PERSISTENCE_ID_LENGTH), nullable=False),
     sa.Column("sequence_nr", sa.BigInteger(), nullable=False),
     sa.Column("event_type", sa.String(255), nullable=False),

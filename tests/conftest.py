@@ -28,7 +28,7 @@ def postgres_test_url() -> str:
 
 
 def _asyncpg_dsn(url: str) -> str:
-    scheme, sep, rest = url.partition("://")
+    _scheme, sep, rest = url.partition("://")
     return f"postgresql://{rest}" if sep else url
 
 

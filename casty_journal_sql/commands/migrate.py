@@ -79,8 +79,11 @@ def current(url: UrlOption, schema: SchemaOption = None, as_json: JsonOption = F
     revision = migrations.current(url, schema=schema)
     head = migrations.head_revision()
     if as_json:
-        typer.echo(json.dumps({"url": _shown(url), "revision": revision, "head": head,
-                               "up_to_date": revision == head}))
+        typer.echo(
+            json.dumps(
+                {"url": _shown(url), "revision": revision, "head": head, "up_to_date": revision == head}
+            )
+        )
         return
     if revision is None:
         typer.echo(f"{_shown(url)}: no journal schema (run `casty-journal migrate upgrade`)")
@@ -97,11 +100,20 @@ def history(url: OptionalUrlOption = None, schema: SchemaOption = None, as_json:
     revisions = migrations.history()
     at = migrations.current(url, schema=schema) if url else None
     if as_json:
-        typer.echo(json.dumps([
-            {"revision": r.revision, "down_revision": r.down_revision, "message": r.message,
-             "head": r.is_head, "current": r.revision == at}
-            for r in revisions
-        ]))
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        "revision": r.revision,
+                        "down_revision": r.down_revision,
+                        "message": r.message,
+                        "head": r.is_head,
+                        "current": r.revision == at,
+                    }
+                    for r in revisions
+                ]
+            )
+        )
         return
     for r in revisions:
         marks = [m for m, on in (("head", r.is_head), ("current", r.revision == at)) if on]

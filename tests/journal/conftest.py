@@ -90,7 +90,9 @@ def sql_journal(sql_backend: Backend) -> SqlJournal:
 RawSql = Callable[..., Awaitable[list[tuple[Any, ...]]]]
 
 
-async def _raw_sql(journal: SqlJournal, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+async def _raw_sql(
+    journal: SqlJournal, sql: str, params: dict[str, Any] | None = None
+) -> list[tuple[Any, ...]]:
     """Run one raw SQL statement on the journal's database (to corrupt rows, add triggers…)."""
     await journal.open()
     async with journal.engine.begin() as conn:

@@ -34,7 +34,9 @@ async def events_of(journal: EventJournal, pid: str, lo: int = 1, hi: int | None
     return [pe.event for pe in await read(journal, pid, lo, hi)]
 
 
-async def read_all(journal: EventJournal, from_offset: int = 0, limit: int | None = None) -> list[PersistedEvent]:
+async def read_all(
+    journal: EventJournal, from_offset: int = 0, limit: int | None = None
+) -> list[PersistedEvent]:
     return [pe async for pe in journal.read_all(from_offset, limit)]
 
 

@@ -88,7 +88,9 @@ FOR EACH ROW EXECUTE FUNCTION casty_test_poison()
 """
 
 
-async def test_a_database_error_in_a_batch_fails_only_its_caller(sql_journal: SqlJournal, raw_sql: Any) -> None:
+async def test_a_database_error_in_a_batch_fails_only_its_caller(
+    sql_journal: SqlJournal, raw_sql: Any
+) -> None:
     if sql_journal.dialect == "sqlite":
         await raw_sql(sql_journal, POISON_SQLITE)
     else:
@@ -139,9 +141,7 @@ async def test_close_writes_every_queued_append(sql_backend: Any) -> None:
     with pytest.raises(JournalError, match="closed"):
         await journal.append("q-0", [1], 1)
     reopened = sql_backend.make()
-    assert [pid async for pid in reopened.persistence_ids("q-")] == sorted(
-        f"q-{i}" for i in range(100)
-    )
+    assert [pid async for pid in reopened.persistence_ids("q-")] == sorted(f"q-{i}" for i in range(100))
 
 
 async def test_async_with_and_reopening_keeps_data_and_offsets(sql_backend: Any) -> None:
@@ -166,7 +166,9 @@ class PriceSet:
 
 async def test_events_are_stored_as_json_with_type_and_version(sql_backend: Any, raw_sql: Any) -> None:
     codec = Codec()
-    codec.register(PriceSet, name="shop.PriceSet", version=2, upcasters={1: lambda f: {**f, "currency": "EUR"}})
+    codec.register(
+        PriceSet, name="shop.PriceSet", version=2, upcasters={1: lambda f: {**f, "currency": "EUR"}}
+    )
     journal = sql_backend.make(codec=codec)
     await journal.append("item-1", [PriceSet(5, "USD"), 7], 0)
     rows = await raw_sql(
@@ -187,7 +189,9 @@ async def test_events_are_stored_as_json_with_type_and_version(sql_backend: Any,
     assert snap_rows == [("shop.PriceSet", 2)]
 
 
-async def test_corrupt_event_is_a_decode_error_naming_pid_and_seq(sql_journal: SqlJournal, raw_sql: Any) -> None:
+async def test_corrupt_event_is_a_decode_error_naming_pid_and_seq(
+    sql_journal: SqlJournal, raw_sql: Any
+) -> None:
     await sql_journal.append("bad 'one'", ["a", "b", "c"], 0)
     await raw_sql(
         sql_journal,
@@ -210,7 +214,7 @@ async def test_corrupt_event_is_a_decode_error_naming_pid_and_seq(sql_journal: S
         "UPDATE casty_events SET payload = :p WHERE sequence_nr = 3",
         {"p": '{"$t":"no.such.Type","x":1}'},
     )
-    with pytest.raises(DecodeError, match="no.such.Type") as info:
+    with pytest.raises(DecodeError, match=r"no\.such\.Type") as info:
         await events_of(sql_journal, "bad 'one'", 3)
     assert info.value.sequence_nr == 3
 
