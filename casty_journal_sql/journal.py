@@ -399,15 +399,28 @@ class SqlJournal:
             return
         try:
             await self._write_batch(batch)
-        except Exception:
-            # The whole transaction failed: give every append its own transaction,
-            # so each caller gets its own result (success, conflict or error).
-            for item in batch:
-                item.result = item.error = None
-                try:
-                    await self._write_batch([item])
-                except Exception as exc:
-                    item.error = self._append_error(item, exc)
+        except Exception as batch_exc:
+            if is_unavailable_error(batch_exc):
+                # The database is gone: retrying each append would only wait for
+                # each connection attempt in turn. The outcome is unknown if the
+                # connection broke during COMMIT; the fence tells on the next append.
+                for item in batch:
+                    item.error = self._append_error(item, batch_exc)
+            else:
+                # The whole transaction failed: give every append its own transaction,
+                # so each caller gets its own result (success, conflict or error).
+                down: BaseException | None = None
+                for item in batch:
+                    item.result = item.error = None
+                    if down is not None:
+                        item.error = self._append_error(item, down)
+                        continue
+                    try:
+                        await self._write_batch([item])
+                    except Exception as exc:
+                        item.error = self._append_error(item, exc)
+                        if is_unavailable_error(exc):
+                            down = exc
         for item in batch:
             if item.future.done():
                 continue

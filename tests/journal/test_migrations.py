@@ -11,11 +11,13 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from typer.testing import CliRunner
 
 from casty.errors import InvalidArgument, JournalUnavailable
 from casty_journal_sql import SqlJournal, migrate
 from casty_journal_sql.cli import app
+from casty_journal_sql.engine import parse_url
 
 TABLES = {"casty_events", "casty_snapshots"}
 
@@ -105,6 +107,28 @@ def test_sync_api_on_sqlite(tmp_path: Path) -> None:
 def test_unreachable_database_is_journal_unavailable() -> None:
     with pytest.raises(JournalUnavailable):
         migrate.upgrade("postgresql+asyncpg://u@127.0.0.1:1/db")
+
+
+def test_behind_head_message_names_the_command() -> None:
+    status = migrate.SchemaStatus(has_tables=True, has_version_table=True, revision="0000_older")
+    err = migrate.schema_error("behind", status, parse_url("postgresql+asyncpg://u:pw@h/db"), "tenant")
+    assert "casty-journal migrate upgrade --url postgresql+asyncpg://u:***@h/db --schema tenant" in str(err)
+    assert "0000_older" in str(err) and "pw" not in str(err)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_env_py_runs_with_a_url_in_the_alembic_config(
+    request: pytest.FixtureRequest, tmp_path: Path, kind: str
+) -> None:
+    """Plain Alembic commands work too (env.py makes its own async engine)."""
+    if kind == "sqlite":
+        url, schema = f"sqlite+aiosqlite:///{tmp_path / 'env.db'}", None
+    else:
+        url, schema = request.getfixturevalue("postgres_url"), request.getfixturevalue("pg_schema")
+    command.upgrade(migrate.alembic_config(url=url, schema=schema), "head")
+    assert migrate.current(url, schema=schema) == migrate.head_revision()
+    command.downgrade(migrate.alembic_config(url=url, schema=schema), "base")
+    assert migrate.current(url, schema=schema) is None
 
 
 # -- CLI ---------------------------------------------------------------------------

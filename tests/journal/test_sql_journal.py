@@ -392,3 +392,27 @@ async def test_bad_arguments_are_invalid_argument(sql_journal: SqlJournal) -> No
     with pytest.raises(InvalidArgument):
         SqlJournal("sqlite+aiosqlite:///x.db", keep_snapshots=0)
     assert await sql_journal.append("x", [1], 0) == 1
+
+
+@pytest.mark.postgres
+async def test_survives_the_server_dropping_its_connections(postgres_url: str, pg_schema: str) -> None:
+    import asyncpg
+    import sqlalchemy as sa
+
+    async with SqlJournal(postgres_url, schema=pg_schema, auto_migrate=True) as journal:
+        assert await journal.append("r", [1], 0) == 1
+        async with journal.engine.connect() as conn:
+            backend_pid = await conn.scalar(sa.text("SELECT pg_backend_pid()"))
+        admin = await asyncpg.connect(postgres_url.replace("postgresql+asyncpg://", "postgresql://"))
+        try:
+            assert await admin.fetchval("SELECT pg_terminate_backend($1)", backend_pid)
+        finally:
+            await admin.close()
+        assert await journal.append("r", [2], 1) == 2  # the pool replaced the dead connection
+        assert await events_of(journal, "r") == [1, 2]
+
+
+def test_sql_journal_is_an_event_journal(tmp_path: Path) -> None:
+    from casty.persistence import EventJournal
+
+    assert isinstance(SqlJournal(f"sqlite+aiosqlite:///{tmp_path / 'p.db'}"), EventJournal)
