@@ -243,8 +243,7 @@ class SqlJournal:
         writer = self._writer
         if writer is not None and not writer.done() and self._queue is not None:
             await self._queue.put(_STOP)
-            with contextlib.suppress(asyncio.CancelledError):
-                await writer
+            await asyncio.wait({writer})  # drains the queue; never raises the writer's outcome
         await self._engine.dispose()
 
     def _check_open(self) -> None:
