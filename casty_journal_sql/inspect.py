@@ -10,10 +10,10 @@ SQLite path that does not exist instead of creating an empty database.
     >>> async def main() -> None:
     ...     async with JournalReader("sqlite+aiosqlite:///does-not-exist.db") as reader:
     ...         pass
-    >>> asyncio.run(main())
+    >>> asyncio.run(main())  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    casty.errors.JournalUnavailable: no journal at sqlite+aiosqlite:///does-not-exist.db: the file does not exist
+    casty.errors.JournalUnavailable: no journal at sqlite+aiosqlite:///does-not-exist.db: the file ...
 
 Every query pages through the tables (keyset pagination, ``page_size`` rows
 per query), so a journal of any size is read with bounded memory. Persistence
@@ -38,7 +38,7 @@ from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from casty.errors import CastyError, InvalidArgument, JournalError, JournalUnavailable, SchemaError
 from casty_journal_sql import migrate
@@ -174,8 +174,9 @@ class JournalReader:
 
     @property
     def url(self) -> str:
-        """The database URL, password hidden."""
-        return display_url(self._url)
+        """The database URL, password hidden, and the PostgreSQL schema when one is set."""
+        shown = display_url(self._url)
+        return shown if self._schema is None else f"{shown} (schema {self._schema})"
 
     @property
     def dialect(self) -> str:
@@ -276,10 +277,10 @@ class JournalReader:
                 ) from exc
             raise JournalError(f"{action} failed on {self.url}: {describe_error(exc)}") from exc
 
-    async def _all(self, stmt: sa.Executable, action: str) -> Sequence[sa.Row[Any]]:
+    async def _all(self, stmt: sa.Executable, action: str) -> list[Any]:
         with self.db_errors(action):
             async with self.engine.connect() as conn:
-                return (await conn.execute(stmt)).all()
+                return list((await conn.execute(stmt)).all())
 
     async def _scalar(self, stmt: sa.Executable, action: str) -> Any:
         with self.db_errors(action):
@@ -487,7 +488,9 @@ class JournalReader:
         rows = await self._all(stmt, f"reading the snapshots of {persistence_id!r}")
         return [self._snapshot_row(r) for r in rows]
 
-    async def latest_snapshot(self, persistence_id: str, *, to_sequence_nr: int | None = None) -> SnapshotRow | None:
+    async def latest_snapshot(
+        self, persistence_id: str, *, to_sequence_nr: int | None = None
+    ) -> SnapshotRow | None:
         """The newest snapshot of an entity at or before ``to_sequence_nr``."""
         stmt = sa.select(*self._SNAPSHOT_COLUMNS).where(snapshots.c.persistence_id == persistence_id)
         if to_sequence_nr is not None:
@@ -560,8 +563,9 @@ class JournalReader:
                 kind,
                 sa.func.count(sa.distinct(events.c.persistence_id)),
                 sa.func.sum(live),
-                sa.func.sum(sa.case((events.c.deleted == sa.false(), self._bytes_expr(events.c.payload)),
-                                    else_=0)),
+                sa.func.sum(
+                    sa.case((events.c.deleted == sa.false(), self._bytes_expr(events.c.payload)), else_=0)
+                ),
             )
             .where(self.prefix_filter(events.c.persistence_id, prefix))
             .group_by(kind)
@@ -626,10 +630,6 @@ class JournalReader:
             for pid, n, high, chars in rows:
                 out[pid] = Fingerprint(pid, int(n), int(high), int(chars or 0), latest.get(pid))
         return out
-
-    async def connection(self) -> AsyncConnection:
-        """A new connection (the caller closes it)."""
-        return await self.engine.connect()
 
 
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:

@@ -191,9 +191,7 @@ async def replay(
         replayed += 1
     if seq != target:
         raise _missing(persistence_id, seq + 1, target, replayed == 0, use_snapshot)
-    return ReplayResult(
-        persistence_id, entity_type.name, state, seq, highest, snapshot_seq, replayed
-    )
+    return ReplayResult(persistence_id, entity_type.name, state, seq, highest, snapshot_seq, replayed)
 
 
 def _missing(pid: str, first: int, last: int, retention: bool, use_snapshot: bool) -> JournalError:
@@ -201,7 +199,7 @@ def _missing(pid: str, first: int, last: int, retention: bool, use_snapshot: boo
     if not retention:
         hint = ": the journal has a gap (run `casty-journal verify`)"
     elif use_snapshot:
-        hint = " (deleted by retention?) and no snapshot at or before the requested sequence number covers them"
+        hint = " (deleted by retention?) and no snapshot at or before that sequence number covers them"
     else:
         hint = " (deleted by retention?): replay from a snapshot (drop --no-snapshot)"
     return JournalError(f"cannot replay {pid!r}: {span} missing{hint}")
