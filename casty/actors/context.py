@@ -19,11 +19,15 @@ M = TypeVar("M")
 class ActorContext(Generic[M]):
     """Given to every handler: the actor's own ref, its system, timers, its mailbox."""
 
-    __slots__ = ("_cell", "log")
+    __slots__ = ("_cell",)
 
     def __init__(self, cell: Cell[M]) -> None:
         self._cell = cell
-        self.log = logging.getLogger(f"casty.actor.{cell.name}")
+
+    @property
+    def log(self) -> logging.Logger:
+        """The logger ``casty.actor.<name>`` (made on first use: loggers live forever)."""
+        return logging.getLogger(f"casty.actor.{self._cell.name}")
 
     @property
     def self(self) -> ActorRef[M]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import weakref
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -88,13 +90,85 @@ async def ask(target: Tellable[M], build: Callable[[ReplyTo[R]], M], *, timeout:
     target.tell(build(ReplyTo(future)))
     if future.done():
         return future.result()
-    handle = loop.call_later(timeout, _expire, future, timeout)
-    try:
-        return await future
-    finally:
-        handle.cancel()
+    _deadlines(loop).add(future, timeout)
+    return await future
 
 
-def _expire(future: asyncio.Future[Any], timeout: float) -> None:
-    if not future.done():
-        future.set_exception(AskTimeout(f"no reply within {timeout:g}s"))
+class _Bucket:
+    """Pending asks that share one timeout value, in deadline order.
+
+    Asks with the same timeout expire in the order they were made, so one
+    timer (armed for the oldest pending ask) serves them all: asking costs a
+    deque append instead of a timer handle per call. Answered asks are
+    dropped lazily from the front, and the deque is compacted when answered
+    asks pile up behind a slow one.
+    """
+
+    __slots__ = ("compact_at", "entries", "owner", "timeout", "timer")
+
+    def __init__(self, owner: _Deadlines, timeout: float) -> None:
+        self.owner = owner
+        self.timeout = timeout
+        self.entries: deque[tuple[float, asyncio.Future[Any]]] = deque()
+        self.timer: asyncio.TimerHandle | None = None
+        self.compact_at = 1024
+
+    def add(self, future: asyncio.Future[Any]) -> None:
+        entries = self.entries
+        while entries and entries[0][1].done():
+            entries.popleft()
+        loop = self.owner.loop
+        entries.append((loop.time() + self.timeout, future))
+        if len(entries) >= self.compact_at:
+            self.entries = entries = deque(e for e in entries if not e[1].done())
+            self.compact_at = max(1024, 2 * len(entries))
+        if self.timer is None:
+            self.timer = loop.call_at(entries[0][0], self.fire)
+
+    def fire(self) -> None:
+        self.timer = None
+        entries = self.entries
+        now = self.owner.loop.time()
+        while entries:
+            deadline, future = entries[0]
+            if not future.done():
+                if deadline > now:
+                    break
+                future.set_exception(AskTimeout(f"no reply within {self.timeout:g}s"))
+            entries.popleft()
+        if entries:
+            self.timer = self.owner.loop.call_at(entries[0][0], self.fire)
+        else:
+            del self.owner.buckets[self.timeout]
+
+
+class _Deadlines:
+    """The ask timeouts of one event loop."""
+
+    __slots__ = ("__weakref__", "buckets", "loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.buckets: dict[float, _Bucket] = {}
+
+    def add(self, future: asyncio.Future[Any], timeout: float) -> None:
+        bucket = self.buckets.get(timeout)
+        if bucket is None:
+            bucket = self.buckets[timeout] = _Bucket(self, timeout)
+        bucket.add(future)
+
+
+_by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Deadlines] = weakref.WeakKeyDictionary()
+_last: tuple[asyncio.AbstractEventLoop | None, _Deadlines | None] = (None, None)
+
+
+def _deadlines(loop: asyncio.AbstractEventLoop) -> _Deadlines:
+    global _last
+    last = _last
+    if last[0] is loop:
+        return last[1]  # type: ignore[return-value]
+    found = _by_loop.get(loop)
+    if found is None:
+        found = _by_loop[loop] = _Deadlines(loop)
+    _last = (loop, found)
+    return found
