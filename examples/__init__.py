@@ -1,0 +1,1 @@
+"""Runnable examples of casty. ``casty-quickstart`` runs :mod:`examples.quickstart`."""
