@@ -226,7 +226,10 @@ class _Verifier:
             entity.replayable = False
         entity.last_seq = seq
         if row.deleted:
-            entity.replayable = False
+            # A retention marker: its event is gone. Only as the first row, covered by the
+            # snapshot the replay started from, does the replay stay valid.
+            if not (first and entity.replayable):
+                entity.replayable = False
             return
         ok, event = self.decode(pid, seq, row.payload, "event")
         if not ok:
