@@ -20,18 +20,30 @@ __all__ = ["StructureClient", "check_int", "check_timeout"]
 class StructureClient:
     """Base of the structure clients: one named structure reached through a gateway."""
 
-    __slots__ = ("_gateway", "_ids", "_region", "name", "owner", "timeout")
+    __slots__ = ("_gateway", "_ids", "_region", "_value_type", "name", "owner", "timeout")
 
     def __init__(
-        self, gateway: EntityGateway, region: Tellable[ShardEnvelope[Any]], name: str, timeout: float
+        self,
+        gateway: EntityGateway,
+        region: Tellable[ShardEnvelope[Any]],
+        name: str,
+        timeout: float,
+        *,
+        value_type: type | None = None,
     ) -> None:
         self._gateway = gateway
+        self._value_type = value_type
         self._region = region
         self.name = name
         self.timeout = check_timeout(timeout)
         self.owner = uuid.uuid4().hex
         """Unique id of this client instance (the owner of its locks and permits)."""
         self._ids = itertools.count(1)
+
+    def _checked(self, value: Any, what: str) -> Any:
+        """``value`` if it has the structure's value type and can be serialized."""
+        check_value(value, self._value_type, what)
+        return value
 
     def _request_id(self) -> str:
         return f"{self.owner}:{next(self._ids)}"

@@ -122,7 +122,7 @@ class Dict(StructureClient, Generic[K, V]):
     use :meth:`contains` to tell the two apart.
     """
 
-    __slots__ = ("_journal", "_key_type", "_value_type")
+    __slots__ = ("_journal", "_key_type")
 
     def __init__(
         self,
@@ -135,9 +135,8 @@ class Dict(StructureClient, Generic[K, V]):
         value_type: type | None = None,
         journal: EventJournal | None = None,
     ) -> None:
-        super().__init__(gateway, region, name, timeout)
+        super().__init__(gateway, region, name, timeout, value_type=value_type)
         self._key_type = key_type
-        self._value_type = value_type
         self._journal = journal
 
     def _entity(self, key: K) -> str:
@@ -147,14 +146,14 @@ class Dict(StructureClient, Generic[K, V]):
     async def put(self, key: K, value: V) -> V | None:
         """Store ``value`` under ``key``; return the previous value or ``None``."""
         entity = self._entity(key)
-        check_value(value, self._value_type, "value")
+        self._checked(value, "value")
         previous: Entry | None = await self._ask(entity, Put(value))
         return None if previous is None else previous.value
 
     async def put_if_absent(self, key: K, value: V) -> V | None:
         """Store ``value`` only if ``key`` is absent; return the existing value or ``None``."""
         entity = self._entity(key)
-        check_value(value, self._value_type, "value")
+        self._checked(value, "value")
         existing: Entry | None = await self._ask(entity, Put(value, only_if_absent=True))
         return None if existing is None else existing.value
 

@@ -159,9 +159,8 @@ class Distributed:
                 value_type=checked[1],
                 journal=self.journal,
             )
-        if kind == "set":
-            return Set(self.gateway, region, name, timeout, member_type=checked[0])
-        return Queue(self.gateway, region, name, timeout, item_type=checked[0])
+        client = Set if kind == "set" else Queue
+        return client(self.gateway, region, name, timeout, value_type=checked[0])
 
 
 def _runtime_type(hint: Any) -> type | None:

@@ -7,14 +7,11 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from casty.actors.ref import Tellable
-from casty.distributed.client import StructureClient, check_timeout, check_value
+from casty.distributed.client import StructureClient, check_timeout
 from casty.errors import AskTimeout
 from casty.persistence.codec import serializable
 from casty.persistence.effect import Effect, Failure
 from casty.persistence.entity import EntityType
-from casty.sharding.envelope import ShardEnvelope
-from casty.sharding.gateway import EntityGateway
 
 __all__ = ["QUEUE", "Queue", "QueueState"]
 
@@ -204,23 +201,11 @@ class Queue(StructureClient, Generic[V]):
     ``dequeue``/``peek`` return ``None`` when empty; ``take`` waits for an item.
     """
 
-    __slots__ = ("_item_type",)
-
-    def __init__(
-        self,
-        gateway: EntityGateway,
-        region: Tellable[ShardEnvelope[Any]],
-        name: str,
-        timeout: float,
-        *,
-        item_type: type | None = None,
-    ) -> None:
-        super().__init__(gateway, region, name, timeout)
-        self._item_type = item_type
+    __slots__ = ()
 
     async def enqueue(self, item: V) -> None:
         """Append ``item`` at the tail."""
-        check_value(item, self._item_type, "item")
+        self._checked(item, "item")
         await self._ask(self.name, Enqueue(item, time.time()))
 
     async def dequeue(self) -> V | None:

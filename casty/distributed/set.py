@@ -5,13 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from casty.actors.ref import Tellable
-from casty.distributed.client import StructureClient, check_value
+from casty.distributed.client import StructureClient
 from casty.persistence.codec import serializable
 from casty.persistence.effect import Effect
 from casty.persistence.entity import EntityType
-from casty.sharding.envelope import ShardEnvelope
-from casty.sharding.gateway import EntityGateway
 
 __all__ = ["SET", "Set"]
 
@@ -125,22 +122,10 @@ class Set(StructureClient, Generic[V]):
     Members must be hashable and serializable.
     """
 
-    __slots__ = ("_member_type",)
-
-    def __init__(
-        self,
-        gateway: EntityGateway,
-        region: Tellable[ShardEnvelope[Any]],
-        name: str,
-        timeout: float,
-        *,
-        member_type: type | None = None,
-    ) -> None:
-        super().__init__(gateway, region, name, timeout)
-        self._member_type = member_type
+    __slots__ = ()
 
     def _check(self, member: V) -> V:
-        check_value(member, self._member_type, "member")
+        self._checked(member, "member")
         try:
             hash(member)
         except TypeError:
