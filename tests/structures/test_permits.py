@@ -124,3 +124,15 @@ async def test_mismatched_permits(d: Distributed, name: str) -> None:
     await d.semaphore(name, permits=3).acquire()
     with pytest.raises(InvalidArgument, match="3 permits"):
         await d.semaphore(name, permits=4).acquire()
+
+
+async def test_permit_granted_to_a_caller_that_gave_up_is_given_back(d: Distributed, name: str) -> None:
+    holder, quitter, third = d.lock(name), d.lock(name), d.lock(name)
+    await holder.acquire()
+    waiting = asyncio.ensure_future(quitter.acquire(timeout=30))
+    while (await holder.status()).waiting != 1:
+        await asyncio.sleep(0.001)
+    waiting.cancel()  # the caller is gone but its waiter is still queued in the entity
+    await holder.release()  # grants to the gone caller, which gives the permit back
+    assert await third.acquire(timeout=5) > 0
+    assert await third.held_by_me()
