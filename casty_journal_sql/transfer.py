@@ -96,7 +96,10 @@ class JournalWriter(JournalReader):
             raise SchemaError(
                 f"no journal at {self.url}: the file does not exist; create it with `{how}` or pass --migrate"
             )
-        await super().open(migrate_schema=migrate_schema)
+        try:
+            await super().open(migrate_schema=migrate_schema)
+        except SchemaError as exc:
+            raise SchemaError(f"{exc}, or pass --migrate") from exc
 
     async def insert_events(self, rows: Sequence[EventRow]) -> tuple[int, int]:
         """Insert the rows the target does not hold yet; return ``(inserted, skipped)``.
