@@ -33,6 +33,7 @@ from casty_journal_sql.commands.support import (
     PrefixOption,
     ProgressBar,
     import_modules,
+    note,
     out_console,
     resolve_prefix,
     run,
@@ -132,6 +133,11 @@ def verify(
             listed = len(report.problems)
             shown = "" if report.problem_count == listed else f" (first {listed} listed)"
             console.print(Text(f"FAILED: {report.problem_count} problems found{shown}", style="bold red"))
+    if any("unknown type name" in p.detail for p in report.problems):
+        note(
+            "hint: rows of the application's own types decode after --import MODULE "
+            "(the module that registers them)"
+        )
     if not report.ok:
         raise typer.Exit(EXIT_FAILURE)
 
