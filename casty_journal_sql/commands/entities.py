@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -34,12 +35,42 @@ __all__ = ["entities", "register"]
 
 
 async def _list(
-    url: str, schema: str | None, prefix: str, after: str | None, limit: int
-) -> list[EntitySummary]:
+    url: str,
+    schema: str | None,
+    prefix: str,
+    after: str | None,
+    limit: int,
+    emit: Callable[[EntitySummary], None] | None,
+) -> tuple[list[EntitySummary], str | None]:
+    """The entities (kept only without ``emit``) and the id to continue after when more follow."""
     async with JournalReader(url, schema=schema) as reader:
-        return [
-            e async for e in reader.entities(prefix, after=after, limit=None if limit == 0 else limit + 1)
-        ]
+        found: list[EntitySummary] = []
+        shown = 0
+        last: str | None = None
+        async for e in reader.entities(prefix, after=after, limit=None if limit == 0 else limit + 1):
+            if limit and shown == limit:
+                return found, last
+            shown += 1
+            last = e.persistence_id
+            if emit is None:
+                found.append(e)
+            else:
+                emit(e)  # JSON lines are streamed: bounded memory for --limit 0
+        return found, None
+
+
+def _json(e: EntitySummary) -> str:
+    return json.dumps(
+        {
+            "persistence_id": e.persistence_id,
+            "kind": e.kind,
+            "events": e.events,
+            "highest_sequence_nr": e.highest_sequence_nr,
+            "last_written_at": e.last_written_at,
+            "last_written_at_utc": iso_json(e.last_written_at),
+        },
+        ensure_ascii=False,
+    )
 
 
 @handle_errors
@@ -60,26 +91,14 @@ def entities(
     as_json: JsonOption = False,
 ) -> None:
     """List persistence ids with their event count, highest sequence number and last write time."""
-    found = run(_list(url, schema, resolve_prefix(prefix, kind), after, limit))
-    more = limit != 0 and len(found) > limit
-    if more:
-        found = found[:limit]
-    if as_json:
-        for e in found:
-            typer.echo(
-                json.dumps(
-                    {
-                        "persistence_id": e.persistence_id,
-                        "kind": e.kind,
-                        "events": e.events,
-                        "highest_sequence_nr": e.highest_sequence_nr,
-                        "last_written_at": e.last_written_at,
-                        "last_written_at_utc": iso_json(e.last_written_at),
-                    },
-                    ensure_ascii=False,
-                )
-            )
-    else:
+
+    def emit(e: EntitySummary) -> None:
+        typer.echo(_json(e))
+
+    found, more_after = run(
+        _list(url, schema, resolve_prefix(prefix, kind), after, limit, emit if as_json else None)
+    )
+    if not as_json:
         table = Table("Persistence id", "Kind", "Events", "Highest seq", "Last write (UTC)")
         for e in found:
             table.add_row(
@@ -94,8 +113,8 @@ def entities(
             console.print(table)
         else:
             console.print("no entities" + (f" after {after!r}" if after else ""))
-    if more:
-        note(f"more entities follow: add --after {shlex.quote(found[-1].persistence_id)}")
+    if more_after is not None:
+        note(f"more entities follow: add --after {shlex.quote(more_after)}")
 
 
 def register(app: typer.Typer) -> None:

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
@@ -68,14 +69,31 @@ def _describe(payload: str) -> Text:
 
 
 async def _read(
-    url: str, schema: str | None, pid: str, lower: int, upper: int | None, limit: int
-) -> tuple[list[EventRow], int]:
+    url: str,
+    schema: str | None,
+    pid: str,
+    lower: int,
+    upper: int | None,
+    limit: int,
+    emit: Callable[[EventRow], None] | None,
+) -> tuple[list[EventRow], int, int | None]:
+    """The rows (kept only without ``emit``), the highest sequence number, the next one if more follow."""
     async with JournalReader(url, schema=schema) as reader:
         summary = await reader.entity(pid)
         if summary is None and not await reader.exists(pid):
             raise InvalidArgument(f"unknown persistence id {pid!r} in {reader.url}")
-        rows = [r async for r in reader.events(pid, lower, upper, limit=None if limit == 0 else limit + 1)]
-        return rows, 0 if summary is None else summary.highest_sequence_nr
+        highest = 0 if summary is None else summary.highest_sequence_nr
+        rows: list[EventRow] = []
+        shown = 0
+        async for row in reader.events(pid, lower, upper, limit=None if limit == 0 else limit + 1):
+            if limit and shown == limit:
+                return rows, highest, row.sequence_nr
+            shown += 1
+            if emit is None:
+                rows.append(row)
+            else:
+                emit(row)  # JSON lines are streamed: bounded memory for --limit 0
+        return rows, highest, None
 
 
 @handle_errors
@@ -95,14 +113,14 @@ def events(
     if to_seq is not None and to_seq < from_seq:
         raise InvalidArgument(f"--to {to_seq} is before --from {from_seq}")
     import_modules(imports)
-    rows, highest = run(_read(url, schema, persistence_id, from_seq, to_seq, limit))
-    more = limit != 0 and len(rows) > limit
-    if more:
-        rows = rows[:limit]
-    if as_json:
-        for row in rows:
-            typer.echo(json.dumps(event_json(row), ensure_ascii=False))
-    else:
+
+    def emit(row: EventRow) -> None:
+        typer.echo(json.dumps(event_json(row), ensure_ascii=False))
+
+    rows, highest, next_seq = run(
+        _read(url, schema, persistence_id, from_seq, to_seq, limit, emit if as_json else None)
+    )
+    if not as_json:
         console = out_console()
         if rows:
             table = Table("Seq", "Written (UTC)", "Type", "Event", title=persistence_id)
@@ -120,8 +138,8 @@ def events(
                     f"{highest}; older events may have been deleted after a snapshot)"
                 )
             )
-    if more:
-        note(f"more events follow: add --from {rows[-1].sequence_nr + 1} (or --limit 0 for all)")
+    if next_seq is not None:
+        note(f"more events follow: add --from {next_seq} (or --limit 0 for all)")
 
 
 def register(app: typer.Typer) -> None:
