@@ -48,6 +48,7 @@ class Receive(Behavior[M]):
 
     handler: Callable[[ActorContext[M], M], Awaitable[Behavior[M]]]
     on_stop: Callable[[ActorContext[M]], None] | None = None
+    handle_now: Callable[[ActorContext[M], M], bool] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,9 +119,18 @@ class Behaviors:
         handler: Callable[[ActorContext[M], M], Awaitable[Behavior[M]]],
         *,
         on_stop: Callable[[ActorContext[M]], None] | None = None,
+        handle_now: Callable[[ActorContext[M], M], bool] | None = None,
     ) -> Behavior[M]:
-        """A behavior that handles each message with ``await handler(ctx, message)``."""
-        return Receive(handler, on_stop)
+        """A behavior that handles each message with ``await handler(ctx, message)``.
+
+        ``on_stop(ctx)`` runs once when the actor stops. ``handle_now(ctx, message)``
+        is an optional synchronous fast path: when a message arrives while the
+        actor is idle, it is offered to ``handle_now`` in the sender's call;
+        returning ``True`` means it was fully handled (the behavior stays the
+        same), ``False`` queues it for ``handler`` as usual. It must not block
+        or wait; an exception counts as a failure of the actor (supervision).
+        """
+        return Receive(handler, on_stop, handle_now)
 
     @staticmethod
     def setup(factory: Callable[[ActorContext[M]], Behavior[M] | Awaitable[Behavior[M]]]) -> Behavior[M]:

@@ -46,6 +46,7 @@ class ActorSystem:
         self._names = itertools.count(1)
         self._regions: dict[str, ShardRegion[Any]] = {}
         self._shutting_down = False
+        self._inline_depth = 0  # actors handling a message immediately on the current call stack
         self._closed = False
 
     async def __aenter__(self) -> ActorSystem:

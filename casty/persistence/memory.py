@@ -37,6 +37,10 @@ class InMemoryJournal:
     fails at ``save_snapshot`` exactly as it would in a SQL journal.
     """
 
+    synchronous = True
+    """Every method completes without suspending (no I/O): the entity runtime
+    then handles a command in the sender's call instead of switching tasks."""
+
     def __init__(
         self, *, keep_snapshots: int = 2, prune_on_snapshot: bool = False, codec: Codec | None = None
     ) -> None:

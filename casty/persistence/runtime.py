@@ -59,7 +59,8 @@ def entity_behavior(
         except Exception as exc:
             _log.error("recovery of %s failed: %s", persistence_id, exc)
             return _refusing(exc if isinstance(exc, CastyError) else _failure(persistence_id, exc))
-        return Behaviors.receive(runtime.handle, on_stop=runtime.stopped)
+        handle_now = runtime.handle_now if getattr(journal, "synchronous", False) is True else None
+        return Behaviors.receive(runtime.handle, on_stop=runtime.stopped, handle_now=handle_now)
 
     return Behaviors.supervise(
         Behaviors.setup(start), SupervisorStrategy.restart(max_restarts=20, within=10.0)
@@ -148,6 +149,24 @@ class _Runtime(Generic[S]):
             batch.extend(m for m in ctx.drain(self.max_batch - 1) if m is not Passivate)
         await self._process(batch)
         return SAME
+
+    def handle_now(self, ctx: ActorContext[Any], message: Any) -> bool:
+        """Handle a request at once, in the sender's call (journals that never wait only).
+
+        With a ``synchronous`` journal (in memory) no step of :meth:`_process`
+        ever suspends, so the coroutine runs to its end in one ``send``.
+        """
+        if type(message) is not Request:
+            return False
+        coro = self._process([message])
+        try:
+            coro.send(None)
+        except StopIteration:
+            return True
+        coro.close()
+        raise RuntimeError(
+            f"journal {type(self.journal).__name__} declares itself synchronous but suspended"
+        )
 
     async def _process(self, batch: list[Request[Any]]) -> None:
         decide, evolve = self.type.decide, self.type.evolve
