@@ -283,9 +283,9 @@ def line_key(text: str) -> str:
 class Pipeline:
     """The structures of one database and the jobs of one run."""
 
-    def __init__(self, d: Distributed, *, workers: int) -> None:
+    def __init__(self, d: Distributed, *, permits: int) -> None:
         self.d = d
-        self.workers = workers
+        self.permits = permits
         self.jobs = d.queue[Job]("jobs")
         self.ingest = d.map[str, Cursor]("ingest")
         self.first_seen = d.map[str, int]("first-seen")
@@ -348,7 +348,7 @@ class Pipeline:
 
     # -- working ------------------------------------------------------------------------
     async def work(self) -> None:
-        permit = self.d.semaphore("workers", PERMITS, lease=LEASE, timeout=LEASE + 30)
+        permit = self.d.semaphore("workers", self.permits, lease=LEASE, timeout=LEASE + 30)
         while True:
             async with permit:
                 try:
@@ -512,10 +512,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--db", default=DEFAULT_DB, help=f"SQLite database file (default: ./{DEFAULT_DB})")
     parser.add_argument("--reset", action="store_true", help="delete the database first and start over")
     parser.add_argument("--workers", type=int, default=WORKERS, help=f"worker tasks (default: {WORKERS})")
+    parser.add_argument(
+        "--permits",
+        type=int,
+        default=PERMITS,
+        help=f"jobs processed at once, a semaphore (default: {PERMITS})",
+    )
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON line")
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error("--workers must be at least 1")
+    if args.permits < 1:
+        parser.error("--permits must be at least 1")
     return args
 
 
@@ -593,7 +601,7 @@ async def pipeline_run(
     stop: asyncio.Event,
 ) -> int:
     started = time.monotonic()
-    p = Pipeline(d, workers=args.workers)
+    p = Pipeline(d, permits=args.permits)
     cursor = await p.ingest.get("cursor")
     records = await p.done.members()
     p.done_lines = {r.line for r in records}
@@ -604,6 +612,12 @@ async def pipeline_run(
             f"{db} was filled from {cursor.source}, and the first {cursor.line} lines of {source} differ "
             f"from it; use --reset to start over or --db to use another database"
         )
+    held = await d.semaphore("workers", args.permits).status()
+    if held.permits not in (0, args.permits):
+        raise InputError(
+            f"{db} was run with --permits {held.permits}; pass --permits {held.permits} "
+            "or --reset to start over"
+        )
     info = RunInfo(done_before=len(p.done_lines))
     quiet = args.json
     say = (lambda *a, **k: None) if quiet else console.print
@@ -613,6 +627,8 @@ async def pipeline_run(
     if found.blank:
         notes.append(f"{found.blank} blank lines skipped")
     say(f"  input     {escape(source)}: {', '.join(notes)}")
+    if not found.jobs:
+        say("  [yellow]note[/]      the file has no non-blank lines: nothing to do")
     if found.truncated:
         say(
             f"  [yellow]note[/]      {found.truncated} lines longer than {MAX_LINE_BYTES} bytes are cut "
@@ -634,8 +650,7 @@ async def pipeline_run(
         )
     for repair in await p.reconcile(records):
         say(f"  [yellow]repaired[/]  {repair} (a run stopped between two writes)")
-    say(f"  workers   {args.workers} tasks sharing {PERMITS} semaphore permits (lease {LEASE:g}s)")
-    held = await d.semaphore("workers", PERMITS).status()
+    say(f"  workers   {args.workers} tasks sharing {args.permits} semaphore permits (lease {LEASE:g}s)")
     if held.holders:
         say(
             f"  [yellow]waiting[/]   {len(held.holders)} permits still leased by the stopped run "
@@ -698,6 +713,11 @@ async def pipeline_run(
     return EXIT_OK
 
 
+def fail(message: str) -> None:
+    """One plain line on stderr (never wrapped, never a traceback)."""
+    print(f"casty-quickstart: error: {' '.join(message.split())}", file=sys.stderr, flush=True)
+
+
 _signalled: list[int] = []
 
 
@@ -718,8 +738,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str] | None) -> int:
     args = parse_args(argv)
-    console = Console(highlight=False)
-    errors = Console(stderr=True, highlight=False)
+    console = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
     quiet_logging()
     try:
         with contextlib.ExitStack() as stack:
@@ -733,7 +752,7 @@ def _main(argv: list[str] | None) -> int:
             open_input(path).close()
             code = asyncio.run(run(args, path, source, console))
     except InputError as exc:
-        errors.print(f"casty-quickstart: error: {escape(str(exc))}")
+        fail(str(exc))
         code = EXIT_USAGE
     except Interrupted:
         console.print(
@@ -745,7 +764,7 @@ def _main(argv: list[str] | None) -> int:
         console.print(f"\n[bold yellow]Interrupted.[/] Progress is saved in {escape(args.db)}.")
         code = EXIT_INTERRUPTED
     except (CastyError, OSError) as exc:
-        errors.print(f"casty-quickstart: error: {escape(str(exc))}")
+        fail(str(exc))
         code = EXIT_FAILED
     sys.stdout.flush()
     return code
