@@ -23,6 +23,7 @@ from casty_journal_sql.commands.support import (
     PrefixOption,
     ProgressBar,
     out_console,
+    plural,
     resolve_prefix,
     run,
     short,
@@ -109,23 +110,20 @@ def copy(
         typer.echo(json.dumps({"from": shown_from, "to": shown_to, **result.to_json()}, ensure_ascii=False))
     else:
         console = out_console()
-        console.print(
-            Text(
-                f"copied {result.events_written} events ({result.events_skipped} already present) and "
-                f"{result.snapshots_written} snapshots from {shown_from} to {shown_to}"
-            )
-        )
+        events = plural(result.events_written, "event")
+        snaps = plural(result.snapshots_written, "snapshot")
+        copied = f"copied {events} ({result.events_skipped} already present) and {snaps}"
+        console.print(Text(f"{copied} from {shown_from} to {shown_to}"), soft_wrap=True)
+        checked = plural(result.entities_checked, "entity", "entities")
         if result.mismatches:
             table = Table("Persistence id", "Difference", title="Entities that differ after the copy")
             for m in result.mismatches[:1000]:
                 table.add_row(short(m.persistence_id, 200), short(m.detail, 400))
             console.print(table)
-            failed = f"FAILED: {len(result.mismatches)} of {result.entities_checked} entities differ"
-            console.print(Text(failed, style="bold red"))
+            failed = f"FAILED: {len(result.mismatches)} of {checked} differ"
+            console.print(Text(failed, style="bold red"), soft_wrap=True)
         else:
-            console.print(
-                Text(f"checked {result.entities_checked} entities: source and target match", style="green")
-            )
+            console.print(Text(f"checked {checked}: source and target match", style="green"), soft_wrap=True)
     if result.mismatches:
         raise typer.Exit(EXIT_FAILURE)
 

@@ -26,6 +26,7 @@ from casty_journal_sql.commands.support import (
     PrefixOption,
     ProgressBar,
     note,
+    plural,
     resolve_prefix,
     run,
 )
@@ -55,7 +56,7 @@ def export(
     resolved = resolve_prefix(prefix, kind)
     if file == "-":
         n_events, n_snaps = run(_export(url, schema, resolved, sys.stdout))
-        note(f"exported {n_events} events and {n_snaps} snapshots")
+        note(f"exported {plural(n_events, 'event')} and {plural(n_snaps, 'snapshot')}")
         return
     path = Path(file)
     if path.is_dir():
@@ -75,7 +76,7 @@ def export(
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
-    typer.echo(f"exported {n_events} events and {n_snaps} snapshots to {file}")
+    typer.echo(f"exported {plural(n_events, 'event')} and {plural(n_snaps, 'snapshot')} to {file}")
 
 
 def register(app: typer.Typer) -> None:

@@ -22,7 +22,7 @@ from rich.text import Text
 
 from casty.errors import InvalidArgument
 from casty_journal_sql.commands.common import JsonOption, SchemaOption, UrlOption, handle_errors
-from casty_journal_sql.commands.support import ProgressBar, out_console, run
+from casty_journal_sql.commands.support import ProgressBar, out_console, plural, run
 from casty_journal_sql.transfer import JournalWriter, TransferResult, import_journal
 
 __all__ = ["import_", "register"]
@@ -93,12 +93,10 @@ def import_(
     if as_json:
         typer.echo(json.dumps({"to": shown, **result.to_json()}, ensure_ascii=False))
         return
-    out_console().print(
-        Text(
-            f"imported {result.events_written} events ({result.events_skipped} already present) and "
-            f"{result.snapshots_written} snapshots into {shown}; the file's counts match"
-        )
-    )
+    events = plural(result.events_written, "event")
+    snaps = plural(result.snapshots_written, "snapshot")
+    message = f"imported {events} ({result.events_skipped} already present) and {snaps} into {shown}"
+    out_console().print(Text(f"{message}; the file's counts match"), soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -21,7 +21,7 @@ from rich.text import Text
 
 from casty.persistence.codec import default_codec
 from casty_journal_sql.commands.common import JsonOption, SchemaOption, UrlOption, handle_errors
-from casty_journal_sql.commands.support import ImportOption, import_modules, out_console, run
+from casty_journal_sql.commands.support import ImportOption, import_modules, out_console, plural, run
 from casty_journal_sql.inspect import JournalReader
 from casty_journal_sql.replay import ReplayResult, canonical, entity_type_for
 from casty_journal_sql.replay import replay as replay_entity
@@ -86,15 +86,16 @@ def replay(
         typer.echo(json.dumps(replay_json(result), ensure_ascii=False))
         return
     if result.snapshot_sequence_nr is None:
-        source = f"{result.events_replayed} events from the initial state"
+        source = f"{plural(result.events_replayed, 'event')} from the initial state"
     else:
-        source = f"snapshot at {result.snapshot_sequence_nr} + {result.events_replayed} events"
+        source = f"snapshot at {result.snapshot_sequence_nr} + {plural(result.events_replayed, 'event')}"
     console = out_console()
     console.print(
         Text(
             f"{result.persistence_id} at sequence number {result.sequence_nr} "
             f"of {result.highest_sequence_nr} ({result.entity_type} reducer, {source}):"
-        )
+        ),
+        soft_wrap=True,
     )
     console.print(
         Pretty(result.state, max_length=max_items or None, max_string=None if max_items == 0 else 500)

@@ -44,6 +44,7 @@ __all__ = [
     "iso_time",
     "note",
     "out_console",
+    "plural",
     "resolve_prefix",
     "run",
     "short",
@@ -113,7 +114,7 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 def out_console() -> Console:
     """The console for results (stdout); wide enough not to wrap ids when piped."""
-    console = Console(highlight=False, soft_wrap=False)
+    console = Console(highlight=False)
     if not console.is_terminal and "COLUMNS" not in os.environ:
         console.width = 160
     return console
@@ -140,6 +141,11 @@ def iso_time(timestamp: float | None) -> str:
 def iso_json(timestamp: float) -> str:
     """ISO 8601 UTC time for JSON output."""
     return _dt.datetime.fromtimestamp(timestamp, tz=_dt.UTC).isoformat(timespec="milliseconds")
+
+
+def plural(count: int, singular: str, many: str | None = None) -> str:
+    """``plural(1, "event")`` → ``1 event``; ``plural(2, "entity", "entities")`` → ``2 entities``."""
+    return f"{count} {singular if count == 1 else (many or singular + 's')}"
 
 
 def human_bytes(size: int) -> str:

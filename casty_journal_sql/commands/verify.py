@@ -35,6 +35,7 @@ from casty_journal_sql.commands.support import (
     import_modules,
     note,
     out_console,
+    plural,
     resolve_prefix,
     run,
     short,
@@ -122,17 +123,19 @@ def verify(
                 )
             console.print(table)
         summary = (
-            f"checked {report.entities} entities, {report.events} events, {report.snapshots} snapshots "
+            f"checked {plural(report.entities, 'entity', 'entities')}, {plural(report.events, 'event')}, "
+            f"{plural(report.snapshots, 'snapshot')} "
             f"({report.snapshots_checked} compared with a replay, "
             f"{report.snapshots_unchecked} not comparable)"
         )
-        console.print(Text(summary))
+        console.print(Text(summary), soft_wrap=True)
         if report.ok:
             console.print(Text("OK: no problems found", style="green"))
         else:
             listed = len(report.problems)
             shown = "" if report.problem_count == listed else f" (first {listed} listed)"
-            console.print(Text(f"FAILED: {report.problem_count} problems found{shown}", style="bold red"))
+            failed = f"FAILED: {plural(report.problem_count, 'problem')} found{shown}"
+            console.print(Text(failed, style="bold red"), soft_wrap=True)
     if any("unknown type name" in p.detail for p in report.problems):
         note(
             "hint: rows of the application's own types decode after --import MODULE "

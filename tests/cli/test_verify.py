@@ -41,7 +41,7 @@ def test_a_corrupted_payload_is_named_by_id_and_sequence_number(damaged: Target)
     result = cli("verify", *damaged.args)
     assert result.exit_code == 1
     assert "counter:hits" in result.stdout and "undecodable_event" in result.stdout
-    assert "FAILED: 1 problems found" in result.stdout
+    assert "FAILED: 1 problem found" in result.stdout
     code, report = _report(damaged)
     assert code == 1 and report["ok"] is False
     assert _problems(report) == {("counter:hits", 3, "undecodable_event")}
