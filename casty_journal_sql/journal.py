@@ -535,11 +535,12 @@ class SqlJournal:
                 return
             lower = int(page[-1][0]) + 1
 
-    def _decode(self, persistence_id: str, sequence_nr: int, payload: str) -> Any:
+    def _decode(self, persistence_id: str, sequence_nr: int, payload: str, what: str = "") -> Any:
         try:
             return self._codec.loads(payload)
         except Exception as exc:
-            raise DecodeError(persistence_id, sequence_nr, str(exc) or type(exc).__name__) from exc
+            reason = str(exc) or type(exc).__name__
+            raise DecodeError(persistence_id, sequence_nr, f"{what}{reason}") from exc
 
     async def highest_sequence_nr(self, persistence_id: str) -> int:
         """The highest sequence number ever appended (0 for an unknown id); never decreases."""
@@ -661,7 +662,8 @@ class SqlJournal:
         if row is None:
             return None
         seq = int(row[0])
-        return Snapshot(persistence_id, seq, self._decode(persistence_id, seq, row[1]), float(row[2]))
+        state = self._decode(persistence_id, seq, row[1], "the snapshot: ")
+        return Snapshot(persistence_id, seq, state, float(row[2]))
 
     async def snapshot_count(self, persistence_id: str) -> int:
         """How many snapshots are kept for ``persistence_id`` (for tests and tools)."""

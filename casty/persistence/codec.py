@@ -117,13 +117,34 @@ class Codec:
             raise SerializationError(f"version must be a positive int, got {version!r}")
         ups = dict(upcasters or {})
         missing = [v for v in range(1, version) if v not in ups]
-        if missing and ups:
+        if missing:
             raise SerializationError(
-                f"{cls.__qualname__} version {version} needs upcasters from versions {missing}"
+                f"{cls.__qualname__} version {version} needs an upcaster from each older version: "
+                f"missing {missing} (upcasters={{n: fields_n -> fields_n+1}})"
             )
+        stray = sorted(k for k in ups if not isinstance(k, int) or not 1 <= k < version)
+        if stray:
+            raise SerializationError(
+                f"{cls.__qualname__} version {version}: upcasters are keyed by the old versions "
+                f"1..{version - 1}, got {stray}"
+            )
+        if is_enum and version != 1:
+            raise SerializationError(f"enums are not versioned: register {cls.__qualname__} at version 1")
+        for up_version, up in ups.items():
+            if not callable(up):
+                raise SerializationError(f"the upcaster from version {up_version} is not callable: {up!r}")
         type_name = name or _default_name(cls)
+        if not isinstance(type_name, str) or not type_name or type_name.startswith("$"):
+            raise SerializationError(
+                f"a type name must be a non-empty str not starting with '$', got {name!r}"
+            )
         fields = () if is_enum else tuple(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
         entry = _TypeEntry(cls, type_name, version, ups, fields, is_enum)
+        # Names that resolved to this class before (its default name, cached on
+        # first use, or an earlier registration) now decode with the new entry too.
+        for known, old in list(self._by_name.items()):
+            if old.cls is cls:
+                self._by_name[known] = entry
         self._by_type[cls] = entry
         self._by_name[type_name] = entry
         for alias in aliases:
@@ -296,18 +317,32 @@ class Codec:
             raise SerializationError(f"malformed type tag {name!r}")
         entry = self._entry_named(name)
         version = data.get("$v", 1)
+        if type(version) is not int or version < 1:
+            raise SerializationError(f"malformed version {version!r} of {name}")
         fields = {k: self.decode(v) for k, v in data.items() if k != "$t" and k != "$v"}
         if version > entry.version:
             raise SerializationError(
-                f"{name} was stored at version {version}, newer than this code's {entry.version}"
+                f"{name} was stored at version {version}, newer than this code's {entry.version}: "
+                "read it with the newer code"
             )
         while version < entry.version:
             up = entry.upcasters.get(version)
-            if up is None:
+            if up is None:  # pragma: no cover - register() requires every upcaster
                 raise SerializationError(
                     f"{name} stored at version {version} has no upcaster to version {version + 1}"
                 )
-            fields = up(fields)
+            try:
+                fields = up(fields)
+            except Exception as exc:
+                raise SerializationError(
+                    f"the upcaster of {name} from version {version} to {version + 1} failed: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
+            if not isinstance(fields, dict):
+                raise SerializationError(
+                    f"the upcaster of {name} from version {version} returned "
+                    f"{type(fields).__name__}, not a dict of fields"
+                )
             version += 1
         try:
             return entry.cls(**fields)
