@@ -55,6 +55,7 @@ import hashlib
 import importlib.resources
 import json
 import logging
+import os
 import re
 import signal
 import stat
@@ -89,7 +90,7 @@ BATCH = 16
 LEVELS = ("DEBUG", "INFO", "WARN", "ERROR", "CRITICAL", "none")
 DEFAULT_DB = "casty-quickstart.db"
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 1, 2, 130, 141
 
 
 # -- durable values (registered under stable names: they are stored as JSON) --------
@@ -409,6 +410,14 @@ class Pipeline:
 
 
 # -- output ---------------------------------------------------------------------------------
+class QuietConsole(Console):
+    """A console that, when its reader goes away, stops printing and lets the run stop cleanly."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError
+
+
 class Output:
     """Progress and summary; a live bar on a terminal, plain lines otherwise."""
 
@@ -738,7 +747,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str] | None) -> int:
     args = parse_args(argv)
-    console = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
+    console = QuietConsole(highlight=False, soft_wrap=not sys.stdout.isatty())
     quiet_logging()
     try:
         with contextlib.ExitStack() as stack:
@@ -763,6 +772,9 @@ def _main(argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         console.print(f"\n[bold yellow]Interrupted.[/] Progress is saved in {escape(args.db)}.")
         code = EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader of our output went away (| head): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except (CastyError, OSError) as exc:
         fail(str(exc))
         code = EXIT_FAILED
