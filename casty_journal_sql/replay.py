@@ -168,7 +168,12 @@ async def replay(
     if use_snapshot and target > 0:
         snap = await reader.latest_snapshot(persistence_id, to_sequence_nr=target)
         if snap is not None:
-            state = decode_payload(codec, persistence_id, snap.sequence_nr, snap.payload)
+            try:
+                state = decode_payload(codec, persistence_id, snap.sequence_nr, snap.payload)
+            except DecodeError as exc:
+                raise DecodeError(
+                    persistence_id, snap.sequence_nr, f"{exc.reason} (the snapshot; --no-snapshot skips it)"
+                ) from exc
             seq = snapshot_seq = snap.sequence_nr
     if snapshot_seq is None:
         state = entity_type.new_state()

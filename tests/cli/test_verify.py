@@ -148,3 +148,12 @@ def test_verify_reports_user_snapshots_only_with_their_entity(tmp_path: Any) -> 
     assert code == 0 and report["snapshots_unchecked"] == 1
     bad_entity = cli("verify", "--entity", "cart", "--url", url)
     assert bad_entity.exit_code == 2 and "KIND=module:attribute" in bad_entity.stderr
+
+
+def test_replay_names_an_undecodable_snapshot(sqlite_copy: Target) -> None:
+    sqlite_copy.sql("UPDATE casty_snapshots SET payload = '{' WHERE persistence_id = 'set:tags'")
+    result = cli("replay", "set:tags", *sqlite_copy.args)
+    assert result.exit_code == 1
+    assert "cannot decode 'set:tags' at sequence number" in result.stderr and "--no-snapshot" in result.stderr
+    scratch = cli("replay", "set:tags", "--no-snapshot", "--json", *sqlite_copy.args)
+    assert scratch.exit_code == 0 and len(json.loads(scratch.stdout)["state"]["$set"]) == 504
