@@ -45,10 +45,9 @@ async def test_unanswered_asks_time_out_each_at_its_own_deadline() -> None:
         short = asyncio.create_task(timed(0.05))
         long = asyncio.create_task(timed(0.4))
         t1, t2, ts, tl = await asyncio.gather(first, second, short, long)
-        assert 0.19 <= t1 < 0.28
-        assert 0.29 <= t2 < 0.38
-        assert 0.14 <= ts < 0.23
-        assert 0.49 <= tl < 0.6
+        # Never early (no upper bounds: a loaded machine may be late).
+        assert t1 >= 0.19 and t2 >= 0.29 and ts >= 0.14 and tl >= 0.49
+        assert t1 < t2 < tl and ts < t2
 
 
 async def test_answered_asks_leave_nothing_behind() -> None:
@@ -59,9 +58,12 @@ async def test_answered_asks_leave_nothing_behind() -> None:
         results = await asyncio.gather(*(ask(ref, lambda r, i=i: (i, r), timeout=0.05) for i in range(3000)))
         assert results == list(range(3000))
         assert await ask(ref, lambda r: ("last", r), timeout=0.05) == "last"
-        bucket = _deadlines(asyncio.get_running_loop()).buckets[0.05]
-        assert len(bucket.entries) <= 1  # answered asks are dropped as new ones come
-        await asyncio.sleep(0.12)
+        bucket = _deadlines(asyncio.get_running_loop()).buckets.get(0.05)
+        assert bucket is None or len(bucket.entries) <= 1  # answered asks are dropped as new ones come
+        for _ in range(100):
+            await asyncio.sleep(0.06)
+            if 0.05 not in _deadlines(asyncio.get_running_loop()).buckets:
+                break
         assert 0.05 not in _deadlines(asyncio.get_running_loop()).buckets
 
 

@@ -50,6 +50,13 @@ class EventJournal(Protocol):
     :class:`casty.errors.ConcurrencyConflict` when ``expected_sequence_nr`` is
     not the current highest sequence number of ``persistence_id``. Deleting
     events never lowers the highest sequence number, so a number is never reused.
+
+    Optional fast path: a journal whose methods never wait (no I/O, like
+    :class:`~casty.persistence.InMemoryJournal`) may set the class attribute
+    ``synchronous = True`` and offer ``append_now(persistence_id, events,
+    expected_sequence_nr) -> int``, :meth:`append` without a coroutine. The
+    entity runtime then handles a command in the sender's call, with no task
+    switch. Its coroutine methods must then never suspend either.
     """
 
     async def append(self, persistence_id: str, events: Sequence[Any], expected_sequence_nr: int) -> int:

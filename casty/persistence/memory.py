@@ -25,6 +25,8 @@ from casty.persistence.journal import PersistedEvent, Snapshot
 
 __all__ = ["InMemoryJournal"]
 
+_Row = tuple[str, int, Any, float, int]
+
 
 class InMemoryJournal:
     """An :class:`~casty.persistence.EventJournal` held in a dict.
@@ -49,9 +51,11 @@ class InMemoryJournal:
         self._keep = keep_snapshots
         self._prune_on_snapshot = prune_on_snapshot
         self._codec = codec or default_codec
-        self._events: dict[str, list[PersistedEvent]] = {}
+        # Rows are (persistence_id, sequence_nr, event, timestamp, offset) tuples,
+        # turned into PersistedEvent only when read: appending stays cheap.
+        self._events: dict[str, list[_Row]] = {}
         self._highest: dict[str, int] = {}
-        self._global: dict[int, PersistedEvent] = {}
+        self._global: dict[int, _Row] = {}
         self._offset = 0
         self._snapshots: dict[str, list[tuple[int, Any, float]]] = {}
         self._closed = False
@@ -61,20 +65,30 @@ class InMemoryJournal:
             raise JournalError("journal is closed")
 
     async def append(self, persistence_id: str, events: Sequence[Any], expected_sequence_nr: int) -> int:
-        self._check_open()
+        return self.append_now(persistence_id, events, expected_sequence_nr)
+
+    def append_now(self, persistence_id: str, events: Sequence[Any], expected_sequence_nr: int) -> int:
+        """:meth:`append` without a coroutine (this journal never waits)."""
+        if self._closed:
+            raise JournalError("journal is closed")
         highest = self._highest.get(persistence_id, 0)
         if expected_sequence_nr != highest:
             raise ConcurrencyConflict(persistence_id, expected_sequence_nr, highest)
         if not events:
             return highest
         now = time.time()
-        stored = self._events.setdefault(persistence_id, [])
+        stored = self._events.get(persistence_id)
+        if stored is None:
+            stored = self._events[persistence_id] = []
+        offset = self._offset
+        everything = self._global
         for event in events:
             highest += 1
-            self._offset += 1
-            pe = PersistedEvent(persistence_id, highest, event, now, self._offset)
-            stored.append(pe)
-            self._global[self._offset] = pe
+            offset += 1
+            row = (persistence_id, highest, event, now, offset)
+            stored.append(row)
+            everything[offset] = row
+        self._offset = offset
         self._highest[persistence_id] = highest
         return highest
 
@@ -83,11 +97,11 @@ class InMemoryJournal:
     ) -> AsyncIterator[PersistedEvent]:
         self._check_open()
         upper = to_sequence_nr if to_sequence_nr is not None else 1 << 62
-        for pe in list(self._events.get(persistence_id, ())):
-            if pe.sequence_nr > upper:
+        for row in list(self._events.get(persistence_id, ())):
+            if row[1] > upper:
                 break
-            if pe.sequence_nr >= from_sequence_nr:
-                yield pe
+            if row[1] >= from_sequence_nr:
+                yield PersistedEvent(*row)
 
     async def highest_sequence_nr(self, persistence_id: str) -> int:
         self._check_open()
@@ -98,9 +112,9 @@ class InMemoryJournal:
         stored = self._events.get(persistence_id)
         if not stored:
             return
-        keep = [pe for pe in stored if pe.sequence_nr > to_sequence_nr]
-        for pe in stored[: len(stored) - len(keep)]:
-            self._global.pop(pe.offset, None)
+        keep = [row for row in stored if row[1] > to_sequence_nr]
+        for row in stored[: len(stored) - len(keep)]:
+            self._global.pop(row[4], None)
         self._events[persistence_id] = keep
 
     async def save_snapshot(self, persistence_id: str, sequence_nr: int, state: Any) -> None:
@@ -140,10 +154,10 @@ class InMemoryJournal:
                 continue
             if limit is not None and count >= limit:
                 return
-            pe = self._global.get(offset)
-            if pe is not None:
+            row = self._global.get(offset)
+            if row is not None:
                 count += 1
-                yield pe
+                yield PersistedEvent(*row)
 
     async def close(self) -> None:
         self._closed = True

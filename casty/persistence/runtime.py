@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -59,7 +60,7 @@ def entity_behavior(
         except Exception as exc:
             _log.error("recovery of %s failed: %s", persistence_id, exc)
             return _refusing(exc if isinstance(exc, CastyError) else _failure(persistence_id, exc))
-        handle_now = runtime.handle_now if getattr(journal, "synchronous", False) is True else None
+        handle_now = runtime.handle_now if _is_synchronous(journal) else None
         return Behaviors.receive(runtime.handle, on_stop=runtime.stopped, handle_now=handle_now)
 
     return Behaviors.supervise(
@@ -151,37 +152,62 @@ class _Runtime(Generic[S]):
         return SAME
 
     def handle_now(self, ctx: ActorContext[Any], message: Any) -> bool:
-        """Handle a request at once, in the sender's call (journals that never wait only).
+        """Handle one request at once, in the sender's call (journals that never wait only).
 
-        With a ``synchronous`` journal (in memory) no step of :meth:`_process`
-        ever suspends, so the coroutine runs to its end in one ``send``.
+        The common case — ``decide``, ``evolve``, append, replies — runs
+        straight through; anything unusual (a failing ``decide`` or
+        ``evolve``, a refused append, a due snapshot) runs the general
+        coroutine, which with a ``synchronous`` journal never suspends.
         """
         if type(message) is not Request:
             return False
-        coro = self._process([message])
+        entity_type = self.type
         try:
-            coro.send(None)
-        except StopIteration:
+            effect = entity_type.decide(self.state, message.command)
+        except Exception:
+            _drive(self._process([message]))  # decide is pure: the general path reports the error
             return True
-        coro.close()
-        raise RuntimeError(
-            f"journal {type(self.journal).__name__} declares itself synchronous but suspended"
-        )
+        events = effect.events
+        if events:
+            state = self.state
+            evolve = entity_type.evolve
+            try:
+                for event in events:
+                    state = evolve(state, event)
+            except Exception as exc:
+                _log.exception("evolve of %s failed", self.pid)
+                _drive(self._fail_batch([message], _failure(self.pid, exc)))
+                return True
+            try:
+                self.seq = self.journal.append_now(self.pid, events, self.seq)  # type: ignore[attr-defined]
+            except Exception as exc:
+                _drive(self._fail_batch([message], exc))
+                return True
+            self.state = state
+            self._run_actions(((message, effect.actions),))
+            every = entity_type.snapshot_every
+            if every is not None and self.seq - self.snapshot_seq >= every:
+                _drive(self._maybe_snapshot())
+        else:
+            self._run_actions(((message, effect.actions),))
+        if entity_type.wakeup is not None:
+            self._arm_timer()
+        return True
 
     async def _process(self, batch: list[Request[Any]]) -> None:
         decide, evolve = self.type.decide, self.type.evolve
         state = self.state
         events: list[Any] = []
-        actions: list[tuple[Request[Any], Any]] = []
+        actions: list[tuple[Request[Any], tuple[Any, ...]]] = []
         for request in batch:
             try:
                 effect = decide(state, request.command)
             except CastyError as exc:
-                actions.append((request, Reply(Failure(exc))))
+                actions.append((request, (Reply(Failure(exc)),)))
                 continue
             except Exception as exc:
                 _log.exception("decide of %s failed on %r", self.pid, request.command)
-                actions.append((request, Reply(Failure(_failure(self.pid, exc)))))
+                actions.append((request, (Reply(Failure(_failure(self.pid, exc))),)))
                 continue
             if effect.events:
                 try:
@@ -192,8 +218,8 @@ class _Runtime(Generic[S]):
                     await self._fail_batch(batch, _failure(self.pid, exc))
                     return
                 events.extend(effect.events)
-            for action in effect.actions:
-                actions.append((request, action))
+            if effect.actions:
+                actions.append((request, effect.actions))
         if events:
             try:
                 self.seq = await self.journal.append(self.pid, events, self.seq)
@@ -216,22 +242,29 @@ class _Runtime(Generic[S]):
             await self._maybe_snapshot()
         self._arm_timer()
 
-    def _run_actions(self, actions: list[tuple[Request[Any], Any]]) -> None:
+    def _run_actions(self, actions: Iterable[tuple[Request[Any], tuple[Any, ...]]]) -> None:
+        """Send replies, park and notify callers: each request with its effect's actions, in order."""
         pending = self.pending
-        for request, action in actions:
-            if type(action) is Reply:
-                target = request.reply_to
-                if target is not None:
-                    _deliver(target, action.value)
-            elif type(action) is Park:
-                if request.reply_to is not None:
-                    pending[action.request_id] = request.reply_to
-            elif type(action) is Notify:
-                target = pending.pop(action.request_id, None)
-                if target is not None and target.is_waiting:
-                    _deliver(target, action.value)
-                elif not isinstance(action.value, Failure):
-                    self._abandoned(action.request_id, action.value)
+        for request, request_actions in actions:
+            for action in request_actions:
+                kind = type(action)
+                if kind is Reply:
+                    target = request.reply_to
+                    if target is not None:
+                        value = action.value
+                        if type(value) is Failure:
+                            target.fail(value.error)
+                        else:
+                            target.succeed(value)
+                elif kind is Park:
+                    if request.reply_to is not None:
+                        pending[action.request_id] = request.reply_to
+                elif kind is Notify:
+                    target = pending.pop(action.request_id, None)
+                    if target is not None and target.is_waiting:
+                        _deliver(target, action.value)
+                    elif not isinstance(action.value, Failure):
+                        self._abandoned(action.request_id, action.value)
         if pending:
             for rid in [rid for rid, target in pending.items() if not target.is_waiting]:
                 del pending[rid]
@@ -298,6 +331,27 @@ class _Runtime(Generic[S]):
         for target in self.pending.values():
             target.fail(EntityFailure(f"entity {self.pid!r} stopped while the call was waiting"))
         self.pending.clear()
+
+
+def _is_synchronous(journal: EventJournal) -> bool:
+    """The journal's *class* says it never waits and offers ``append_now``.
+
+    Looked up on the class, not the instance, so a wrapper that forwards
+    attributes to an in-memory journal (``__getattr__``) is not mistaken
+    for one: its own ``append`` must run.
+    """
+    cls = type(journal)
+    return getattr(cls, "synchronous", False) is True and callable(getattr(cls, "append_now", None))
+
+
+def _drive(coro: Coroutine[Any, Any, None]) -> None:
+    """Run a runtime coroutine that cannot suspend (its journal is ``synchronous``) to its end."""
+    try:
+        coro.send(None)
+    except StopIteration:
+        return
+    coro.close()
+    raise RuntimeError("a journal that declares itself synchronous suspended")
 
 
 def _deliver(target: ReplyTo[Any], value: Any) -> None:
