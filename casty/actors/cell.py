@@ -20,7 +20,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from casty.actors.behavior import SAME, STOPPED, Behavior, Receive, Setup, Supervise, SupervisorStrategy
 from casty.actors.context import ActorContext
@@ -193,7 +193,7 @@ class Cell(Generic[M]):
                     finally:
                         self.now = None
                     continue
-                message = mailbox.popleft()
+                message: Any = mailbox.popleft()
                 assert isinstance(current, Receive)
                 try:
                     if type(message) is _Crash:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -96,9 +96,11 @@ class ActorSystem:
         """Stop an actor now."""
         ref._cell.stop()
 
-    async def ask(self, target: Tellable[M], build: Callable[[ReplyTo[R]], M], *, timeout: float) -> R:
-        """Ask ``target`` and wait for the reply (see :func:`casty.actors.ask`)."""
-        return await ask(target, build, timeout=timeout)
+    def ask(
+        self, target: Tellable[M], build: Callable[[ReplyTo[R]], M], *, timeout: float
+    ) -> Coroutine[Any, Any, R]:
+        """Ask ``target``; await the result for the reply (see :func:`casty.actors.ask`)."""
+        return ask(target, build, timeout=timeout)
 
     async def drain(self, ref: ActorRef[Any]) -> None:
         """Wait until ``ref`` has handled every message queued so far (for tests and demos)."""

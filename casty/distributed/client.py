@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 import uuid
+from collections.abc import Awaitable
 from typing import Any
 
 from casty.actors.ref import Tellable
@@ -48,8 +49,9 @@ class StructureClient:
     def _request_id(self) -> str:
         return f"{self.owner}:{next(self._ids)}"
 
-    async def _ask(self, entity_id: str, command: Any, timeout: float | None = None) -> Any:
-        return await self._gateway.ask(
+    def _ask(self, entity_id: str, command: Any, timeout: float | None = None) -> Awaitable[Any]:
+        # A plain function returning the gateway's awaitable: one coroutine less per call.
+        return self._gateway.ask(
             self._region,
             lambda reply_to: ShardEnvelope(entity_id, Request(command, reply_to)),
             timeout=self.timeout if timeout is None else timeout,
