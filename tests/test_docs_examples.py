@@ -12,6 +12,7 @@ import re
 import sys
 import types
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,7 +35,7 @@ BLOCK = re.compile(
 )
 
 
-def examples() -> list[object]:
+def examples() -> list[Any]:
     found = []
     for name in PAGES:
         page = DOCS / name
