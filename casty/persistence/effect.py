@@ -19,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from casty._fastinit import fast_init
+
 __all__ = ["Effect", "Failure", "Notify", "Park", "Reply"]
 
 E = TypeVar("E", covariant=True)
@@ -26,6 +28,7 @@ T = TypeVar("T")
 F = TypeVar("F")
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Failure:
     """An answer that makes the caller's ``await`` raise ``error``."""
@@ -33,6 +36,7 @@ class Failure:
     error: BaseException
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Reply:
     """Answer the command's own caller with ``value`` (or raise a :class:`Failure`)."""
@@ -40,6 +44,7 @@ class Reply:
     value: Any
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Park:
     """Keep the command's caller waiting under ``request_id``."""
@@ -47,6 +52,7 @@ class Park:
     request_id: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Notify:
     """Answer the caller parked under ``request_id`` with ``value``."""
@@ -58,6 +64,7 @@ class Notify:
 Action = Reply | Park | Notify
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Effect(Generic[E]):
     """Events to persist, then replies to send, in order."""

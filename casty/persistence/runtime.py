@@ -16,6 +16,7 @@ from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from casty._fastinit import fast_init
 from casty.actors.behavior import SAME, STOPPED, Behavior, Behaviors, SupervisorStrategy
 from casty.actors.context import ActorContext
 from casty.actors.reply import ReplyTo
@@ -32,6 +33,7 @@ C = TypeVar("C")
 _log = logging.getLogger("casty.persistence")
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Request(Generic[C]):
     """A command for an entity and where to send its answer (``None``: nowhere)."""

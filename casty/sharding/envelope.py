@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from casty._fastinit import fast_init
+
 __all__ = ["Passivate", "ShardEnvelope"]
 
 M = TypeVar("M")
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ShardEnvelope(Generic[M]):
     """Deliver ``message`` to the entity ``entity_id`` of a shard region."""
