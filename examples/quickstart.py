@@ -26,6 +26,9 @@ The structures it uses, all in the SQLite journal ``--db``:
     ledger at start.
 ``lock("summary")`` and ``map[str, Report]("reports")``
     the summary is computed and stored under the lock.
+``lock("run", lease=3)``
+    only one run at a time works on a database; the run renews the lease while
+    it goes on, and the lease of a killed run runs out by itself.
 
 Why nothing is lost or counted twice, though a crash may strike between any
 two writes (each write alone is atomic and durable once acknowledged):
@@ -44,6 +47,8 @@ two writes (each write alone is atomic and durable once acknowledged):
    and the increments would leave them short, so at start they are compared
    with the ledger and repaired (``counter.set``). A counter increment is not
    idempotent; a ledger plus reconciliation makes it exact.
+4. Whatever a dead process could hold (the run lock, the workers' permits, the
+   summary lock) is taken with a lease, so it comes back by itself.
 """
 
 from __future__ import annotations
@@ -73,8 +78,15 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from casty import ActorSystem, Distributed, serializable
-from casty.errors import AskTimeout, CastyError
+from casty import ActorSystem, Distributed, Lock, serializable
+from casty.errors import (
+    AskTimeout,
+    CastyError,
+    ConcurrencyConflict,
+    JournalError,
+    JournalUnavailable,
+    SchemaError,
+)
 
 __all__ = ["main"]
 
@@ -592,11 +604,59 @@ async def run(args: argparse.Namespace, path: Path, source: str, console: Consol
     try:
         await journal.open()
         async with ActorSystem("quickstart") as system:
-            return await pipeline_run(
-                args, path, source, console, Distributed(system, journal=journal), db, new_db, stop
-            )
+            d = Distributed(system, journal=journal)
+            claim = await claim_database(d, db, console, quiet=args.json, stop=stop)
+            heartbeat = asyncio.create_task(keep_claim(claim))
+            try:
+                return await pipeline_run(args, path, source, console, d, db, new_db, stop, heartbeat)
+            finally:
+                heartbeat.cancel()
+                with contextlib.suppress(asyncio.CancelledError, CastyError):
+                    await heartbeat
+                with contextlib.suppress(CastyError):
+                    await claim.release()
     finally:
         await journal.close()
+
+
+async def claim_database(
+    d: Distributed, db: Path, console: Console, *, quiet: bool, stop: asyncio.Event
+) -> Lock:
+    """Take the lock that makes this run the only one on ``db``.
+
+    Its lease is renewed while the run goes on (:func:`keep_claim`); the lease of
+    a run that was killed runs out within ``LEASE`` seconds. Two processes each
+    run their own copy of an entity, so a copy that is behind fails with
+    ``ConcurrencyConflict`` and reloads itself: that too means "try again".
+    """
+    lock = d.lock("run", lease=LEASE)
+    give_up = time.monotonic() + LEASE + 2.0
+    told = False
+    while True:
+        with contextlib.suppress(ConcurrencyConflict):
+            if await lock.try_acquire():
+                return lock
+        if stop.is_set():
+            raise Interrupted
+        if time.monotonic() > give_up:
+            raise InputError(
+                f"another casty-quickstart is running on {db}; wait for it to finish or use another --db"
+            )
+        if not told and not quiet:
+            console.print(
+                f"waiting for {escape(str(db))}: it is locked by another run, or by a stopped "
+                f"run whose {LEASE:g}s lease has not run out yet"
+            )
+            told = True
+        await asyncio.sleep(0.2)
+
+
+async def keep_claim(lock: Lock) -> None:
+    """Renew the run lock's lease until cancelled; fail if it was lost."""
+    while True:
+        await asyncio.sleep(LEASE / 3)
+        if not await lock.extend(LEASE):
+            raise JournalError("this run lost its lock on the database (another run took over)")
 
 
 async def pipeline_run(
@@ -608,6 +668,7 @@ async def pipeline_run(
     db: Path,
     new_db: bool,
     stop: asyncio.Event,
+    heartbeat: asyncio.Task[None],
 ) -> int:
     started = time.monotonic()
     p = Pipeline(d, permits=args.permits)
@@ -676,9 +737,11 @@ async def pipeline_run(
         tasks.append(asyncio.create_task(p.read(path, source, cursor)))
         tasks.extend(asyncio.create_task(p.work()) for _ in range(args.workers))
         while unfinished := [task for task in tasks if not task.done()]:
-            await asyncio.wait([*unfinished, stopper], timeout=0.5, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(
+                [*unfinished, stopper, heartbeat], timeout=0.5, return_when=asyncio.FIRST_COMPLETED
+            )
             output.update(len(p.done_lines))
-            for task in tasks:
+            for task in [*tasks, heartbeat]:
                 if task.done() and task.exception() is not None:
                     raise task.exception()  # type: ignore[misc]
             if stop.is_set():
@@ -775,8 +838,11 @@ def _main(argv: list[str] | None) -> int:
     except BrokenPipeError:  # the reader of our output went away (| head): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
-    except (CastyError, OSError) as exc:
+    except (JournalUnavailable, SchemaError, OSError) as exc:
         fail(str(exc))
+        code = EXIT_FAILED
+    except CastyError as exc:
+        fail(f"{exc} (progress is saved in {args.db}; run the same command again to carry on)")
         code = EXIT_FAILED
     sys.stdout.flush()
     return code
