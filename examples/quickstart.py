@@ -101,6 +101,7 @@ WINDOW = 64
 BATCH = 16
 LEVELS = ("DEBUG", "INFO", "WARN", "ERROR", "CRITICAL", "none")
 DEFAULT_DB = "casty-quickstart.db"
+TITLE = "[bold]casty quickstart[/] — a crash-safe job pipeline on durable distributed structures"
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 1, 2, 130, 141
 
@@ -605,6 +606,8 @@ async def run(args: argparse.Namespace, path: Path, source: str, console: Consol
         await journal.open()
         async with ActorSystem("quickstart") as system:
             d = Distributed(system, journal=journal)
+            if not args.json:
+                console.print(TITLE)
             claim = await claim_database(d, db, console, quiet=args.json, stop=stop)
             heartbeat = asyncio.create_task(keep_claim(claim))
             try:
@@ -644,8 +647,8 @@ async def claim_database(
             )
         if not told and not quiet:
             console.print(
-                f"waiting for {escape(str(db))}: it is locked by another run, or by a stopped "
-                f"run whose {LEASE:g}s lease has not run out yet"
+                f"  [yellow]waiting[/]   {escape(str(db))} is locked by another run or by a stopped run's "
+                f"{LEASE:g}s lease"
             )
             told = True
         await asyncio.sleep(0.2)
@@ -692,7 +695,6 @@ async def pipeline_run(
     quiet = args.json
     say = (lambda *a, **k: None) if quiet else console.print
 
-    say("[bold]casty quickstart[/] — a crash-safe job pipeline on durable distributed structures")
     notes = [f"{found.lines} lines", f"{found.jobs} jobs"]
     if found.blank:
         notes.append(f"{found.blank} blank lines skipped")

@@ -134,7 +134,7 @@ def test_kill_9_and_ctrl_c_mid_run_lose_and_double_count_nothing(tmp_path: Path)
         quickstart(), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     assert second.stdout is not None
-    header = [second.stdout.readline() for _ in range(4)]
+    header = [second.stdout.readline() for _ in range(6)]  # title, maybe "waiting", input, database, ...
     assert any("resuming" in line for line in header), header
     resumed = wait_for_progress(second, 0)
     wait_for_progress(second, resumed)
