@@ -802,6 +802,7 @@ def _remember_signal(signum: int, frame: object) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``casty-quickstart``; returns (and exits with) the exit code."""
+    _signalled.clear()
     previous = {sig: signal.signal(sig, _remember_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         return _main(argv)
