@@ -35,10 +35,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from casty.errors import InvalidArgument, JournalUnavailable
 
@@ -49,6 +50,7 @@ __all__ = [
     "describe_error",
     "display_url",
     "is_unavailable_error",
+    "make_blocking_sqlite_engine",
     "make_engine",
     "parse_url",
     "write_transaction",
@@ -157,14 +159,34 @@ def make_engine(
         connect_args=connect_args,
     )
     if is_sqlite(url):
-        _install_sqlite_listeners(engine, busy_timeout)
+        _install_sqlite_listeners(engine.sync_engine, busy_timeout)
     return engine
 
 
-def _install_sqlite_listeners(engine: AsyncEngine, busy_timeout: float) -> None:
+def make_blocking_sqlite_engine(url: URL, *, busy_timeout: float = 30.0) -> Engine:
+    """A synchronous engine (the ``sqlite3`` module) on the same SQLite file, same settings.
+
+    The journal's group-commit writer runs each batch transaction in one call
+    on its own thread with this engine: one thread hand-off per batch instead
+    of one per statement and fetch through ``aiosqlite``. The writer keeps
+    one connection (``NullPool``: closing or invalidating it really closes
+    it, and the next one is new), created and used on that one thread only.
+    """
+    if not is_sqlite(url):
+        raise InvalidArgument(f"not a SQLite URL: {display_url(url)}")
+    engine = create_engine(
+        url.set(drivername="sqlite+pysqlite"),
+        poolclass=NullPool,
+        connect_args={"timeout": busy_timeout, "check_same_thread": False},
+    )
+    _install_sqlite_listeners(engine, busy_timeout)
+    return engine
+
+
+def _install_sqlite_listeners(engine: Engine, busy_timeout: float) -> None:
     timeout_ms = int(busy_timeout * 1000)
 
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy emit BEGIN (see the module docstring).
         dbapi_connection.isolation_level = None
@@ -176,7 +198,7 @@ def _install_sqlite_listeners(engine: AsyncEngine, busy_timeout: float) -> None:
         finally:
             cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         write = conn.get_execution_options().get(WRITE_TRANSACTION, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
