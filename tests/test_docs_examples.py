@@ -28,6 +28,7 @@ PAGES = [
     "semaphore.md",
     "barrier.md",
     "entities.md",
+    "persistence.md",
 ]
 """Pages whose python blocks are complete programs (add a page here to have it checked)."""
 BLOCK = re.compile(
