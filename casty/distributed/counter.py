@@ -48,9 +48,12 @@ class ValueSet:
 
 
 def _decide(value: int, command: object) -> Effect[Added | ValueSet]:
+    # Class patterns without sub-patterns (``case Add():``) are plain isinstance
+    # checks; positional captures would cost a __match_args__ lookup per call.
     match command:
-        case Add(delta):
-            return Effect.persist(Added(delta)).then_reply(value + delta)
+        case Add():
+            total = value + command.delta
+            return Effect.persist(Added(command.delta)).then_reply(total)
         case Get():
             return Effect.reply(value)
         case CompareAndSet(expected, new):
@@ -64,10 +67,10 @@ def _decide(value: int, command: object) -> Effect[Added | ValueSet]:
 
 def _evolve(value: int, event: Added | ValueSet) -> int:
     match event:
-        case Added(delta):
-            return value + delta
-        case ValueSet(new):
-            return new
+        case Added():
+            return value + event.delta
+        case ValueSet():
+            return event.value
     raise TypeError(f"unknown counter event {event!r}")
 
 

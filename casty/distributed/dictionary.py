@@ -64,10 +64,10 @@ def _decide(entry: Entry | None, command: object) -> Effect[ValuePut | KeyDelete
     match command:
         case Get():
             return Effect.reply(entry)
-        case Put(value, only_if_absent):
-            if only_if_absent and entry is not None:
+        case Put():  # no positional captures: a plain isinstance check (hot path)
+            if command.only_if_absent and entry is not None:
                 return Effect.reply(entry)
-            return Effect.persist(ValuePut(value)).then_reply(entry)
+            return Effect.persist(ValuePut(command.value)).then_reply(entry)
         case Delete():
             if entry is None:
                 return Effect.reply(False)

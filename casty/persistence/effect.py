@@ -94,7 +94,8 @@ class Effect(Generic[E]):
 
     def then_reply(self, value: Any) -> Effect[E]:
         """Also answer the caller with ``value`` once the events are stored."""
-        return Effect(self.events, (*self.actions, Reply(value)))
+        actions = self.actions
+        return Effect(self.events, (*actions, Reply(value)) if actions else (Reply(value),))
 
     def then_fail(self, error: BaseException) -> Effect[E]:
         """Also make the caller's ``await`` raise ``error`` once the events are stored."""
