@@ -72,7 +72,7 @@ from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from casty.errors import (
     CastyError,
@@ -207,6 +207,7 @@ class SqlJournal:
         )
         self._write_thread: ThreadPoolExecutor | None = None
         self._writer_dbapi: Any = None  # the writer thread's SQLite connection
+        self._pg_writer: AsyncConnection | None = None  # the writer's PostgreSQL connection
         self._codec = codec or default_codec
         self._keep = keep_snapshots
         self._auto_migrate = auto_migrate
@@ -267,6 +268,7 @@ class SqlJournal:
         if writer is not None and not writer.done() and self._queue is not None:
             await self._queue.put(_STOP)
             await asyncio.wait({writer})  # drains the queue; never raises the writer's outcome
+        await self._drop_pg_writer(False)
         await self._engine.dispose()
         thread, self._write_thread = self._write_thread, None
         if thread is not None:
@@ -495,10 +497,46 @@ class SqlJournal:
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(self._write_thread, self._write_batch_blocking, batch, now)
         else:
-            async with write_transaction(self._engine) as conn:
-                await conn.run_sync(_write_batch_pg, batch, now, self._lock_key)
+            await self._write_batch_async(batch, now)
         self.batches_committed += 1
         self.appends_committed += sum(1 for item in batch if item.error is None)
+
+    async def _write_batch_async(self, batch: list[_PendingAppend], now: float) -> None:
+        """PostgreSQL: the batch transaction on the writer's own connection.
+
+        The writer keeps one connection across batches instead of taking one
+        from the pool (and pinging it) for each. If that connection turns out
+        dead before anything was committed — the server restarted while it sat
+        idle — the batch is retried once on a new connection; a failure while
+        committing is reported (its outcome is unknown; the fence tells on the
+        next append).
+        """
+        for attempt in (1, 2):
+            conn = self._pg_writer
+            fresh = conn is None
+            if conn is None:
+                conn = self._pg_writer = await self._engine.connect()
+            committing = False
+            try:
+                async with conn.begin():
+                    await conn.run_sync(_write_batch_pg, batch, now, self._lock_key)
+                    committing = True
+                return
+            except Exception as exc:
+                await self._drop_pg_writer(is_unavailable_error(exc))
+                if committing or fresh or attempt == 2 or not is_unavailable_error(exc):
+                    raise
+                for item in batch:
+                    item.result = item.error = None
+
+    async def _drop_pg_writer(self, dead: bool) -> None:
+        conn, self._pg_writer = self._pg_writer, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                if dead:
+                    await conn.invalidate()
+                else:
+                    await conn.close()
 
     def _write_batch_blocking(self, batch: list[_PendingAppend], now: float) -> None:
         """The SQLite batch transaction, on the writer thread, on the driver's connection.

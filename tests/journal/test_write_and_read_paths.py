@@ -8,6 +8,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from casty.errors import ConcurrencyConflict
 from casty_journal_sql import SqlJournal
 from casty_journal_sql.journal import _highest_sqlite
@@ -108,3 +110,25 @@ async def test_a_reader_that_stops_early_leaves_no_work_behind(sql_backend: Any)
     pending = [t for t in asyncio.all_tasks() if "_read_page" in repr(t.get_coro())]
     assert pending == []
     assert await events_of(journal, "early", 8) == [7, 8]
+
+
+@pytest.mark.postgres
+async def test_a_dead_postgres_writer_connection_is_replaced(postgres_url: str, pg_schema: str) -> None:
+    import asyncpg
+    import sqlalchemy as sa
+
+    async with SqlJournal(postgres_url, schema=pg_schema, auto_migrate=True) as journal:
+        assert await journal.append("pgw", [1], 0) == 1
+        writer = journal._pg_writer
+        assert writer is not None  # kept for the next batch
+        backend_pid = await writer.scalar(sa.text("SELECT pg_backend_pid()"))
+        await writer.rollback()
+        admin = await asyncpg.connect(postgres_url.replace("postgresql+asyncpg://", "postgresql://"))
+        try:
+            assert await admin.fetchval("SELECT pg_terminate_backend($1)", backend_pid)
+        finally:
+            await admin.close()
+        # nothing was committed on the dead connection: the batch is retried on a new one
+        assert await journal.append("pgw", [2], 1) == 2
+        assert journal._pg_writer is not None and journal._pg_writer is not writer
+        assert await events_of(journal, "pgw") == [1, 2]
