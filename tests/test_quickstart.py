@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -113,7 +114,20 @@ def wait_for_progress(proc: subprocess.Popen[str], above: int) -> int:
     raise AssertionError(f"the run ended before doing more than {above} jobs (exit code {proc.wait()})")
 
 
-def test_kill_9_and_ctrl_c_mid_run_lose_and_double_count_nothing(tmp_path: Path) -> None:
+@pytest.fixture
+def processes() -> Iterator[list[subprocess.Popen[str]]]:
+    """Processes a test starts; any still running at the end (a failed test) are killed."""
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_kill_9_and_ctrl_c_mid_run_lose_and_double_count_nothing(
+    tmp_path: Path, processes: list[subprocess.Popen[str]]
+) -> None:
     """The bundled sample, default settings and database: killed, interrupted, finished."""
     sample = importlib.resources.files("examples").joinpath("sample.log").read_text(encoding="utf-8")
     expected = expected_counts(sample.splitlines())
@@ -124,8 +138,10 @@ def test_kill_9_and_ctrl_c_mid_run_lose_and_double_count_nothing(tmp_path: Path)
         stderr=subprocess.PIPE,
         text=True,
     )
+    processes.append(reference)
 
     first = subprocess.Popen(quickstart(), cwd=tmp_path, stdout=subprocess.PIPE, text=True)
+    processes.append(first)
     wait_for_progress(first, 0)
     first.send_signal(signal.SIGKILL)
     assert first.wait(TIMEOUT) == -signal.SIGKILL
@@ -133,6 +149,7 @@ def test_kill_9_and_ctrl_c_mid_run_lose_and_double_count_nothing(tmp_path: Path)
     second = subprocess.Popen(
         quickstart(), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
+    processes.append(second)
     assert second.stdout is not None
     header = [second.stdout.readline() for _ in range(6)]  # title, maybe "waiting", input, database, ...
     assert any("resuming" in line for line in header), header
