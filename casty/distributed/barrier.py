@@ -49,6 +49,14 @@ class Tick:
     now: float
 
 
+@dataclass(frozen=True, slots=True)
+class Leave:
+    """The caller of ``arrive`` gave up before the round completed."""
+
+    party: str
+    request_id: str
+
+
 # -- events ---------------------------------------------------------------------
 @serializable("casty.barrier.Arrived")
 @dataclass(frozen=True, slots=True)
@@ -57,6 +65,12 @@ class Arrived:
     request_id: str
     expected: int
     deadline: float
+
+
+@serializable("casty.barrier.Left")
+@dataclass(frozen=True, slots=True)
+class Left:
+    party: str
 
 
 @serializable("casty.barrier.RoundCompleted")
@@ -72,7 +86,7 @@ class RoundBroken:
     party: str
 
 
-BarrierEvent = Arrived | RoundCompleted | RoundBroken
+BarrierEvent = Arrived | Left | RoundCompleted | RoundBroken
 
 
 def _decide(state: BarrierState, command: object) -> Effect[BarrierEvent]:
@@ -100,6 +114,11 @@ def _decide(state: BarrierState, command: object) -> Effect[BarrierEvent]:
             for index, rid in enumerate(parties):
                 effect = effect.and_notify(rid, index)
         return effect
+    if type(command) is Leave:
+        arrival = state.arrived.get(command.party)
+        if arrival is None or arrival.request_id != command.request_id:
+            return Effect.none()
+        return Effect.persist(Left(command.party))
     if type(command) is Tick:
         late = [p for p, a in state.arrived.items() if a.deadline <= command.now]
         if not late:
@@ -116,6 +135,10 @@ def _evolve(state: BarrierState, event: BarrierEvent) -> BarrierState:
     if type(event) is Arrived:
         state.expected = event.expected
         state.arrived[event.party] = Arrival(event.request_id, event.deadline)
+    elif type(event) is Left:
+        state.arrived.pop(event.party, None)
+        if not state.arrived:
+            state.expected = 0
     else:
         state.round += 1
         state.expected = 0
@@ -181,5 +204,6 @@ class Barrier(StructureClient):
         if type(expected) is not int or expected < 1:
             raise InvalidArgument(f"expected must be a positive int, got {expected!r}")
         wait = self.timeout if timeout is None else check_timeout(timeout)
-        command = Arrive(self.node_id, self._request_id(), expected, time.time() + wait)
-        return await self._ask(self.name, command, timeout=wait + 1.0)  # type: ignore[no-any-return]
+        rid = self._request_id()
+        command = Arrive(self.node_id, rid, expected, time.time() + wait)
+        return await self._ask_parked(command, wait + 1.0, lambda: Leave(self.node_id, rid))  # type: ignore[no-any-return]

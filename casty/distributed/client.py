@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import math
 import uuid
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from casty.actors.ref import Tellable
-from casty.errors import InvalidArgument
+from casty.errors import AskTimeout, CastyError, InvalidArgument
 from casty.persistence.codec import default_codec
 from casty.persistence.runtime import Request
 from casty.sharding.envelope import ShardEnvelope
@@ -56,6 +57,23 @@ class StructureClient:
             lambda reply_to: ShardEnvelope(entity_id, Request(command, reply_to)),
             timeout=self.timeout if timeout is None else timeout,
         )
+
+    async def _ask_parked(self, command: Any, timeout: float, withdraw: Callable[[], Any]) -> Any:
+        """Ask for something the entity may make the caller wait for (``acquire``, ``take``, ``arrive``).
+
+        If the caller gives up first — its own timeout or a cancelled task —
+        the command ``withdraw()`` is sent (without waiting), so the entity
+        forgets the waiter at once instead of at its deadline, and gives back
+        anything it granted to it.
+        """
+        try:
+            return await self._ask(self.name, command, timeout=timeout)
+        except (asyncio.CancelledError, AskTimeout):
+            try:
+                self._region.tell(ShardEnvelope(self.name, Request(withdraw())))
+            except CastyError:
+                pass  # system shutting down: the entity's deadline cleans up
+            raise
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"

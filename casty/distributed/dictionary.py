@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -25,9 +26,14 @@ V = TypeVar("V")
 @serializable("casty.map.Entry")
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """The state of a present key (an absent key's state is ``None``)."""
+    """The state of a present key (an absent key's state is ``None``).
+
+    ``key`` is kept only for keys too long to be part of a persistence id
+    (those entities are named by a hash of the key).
+    """
 
     value: Any
+    key: Any = None
 
 
 # -- commands -------------------------------------------------------------------
@@ -35,6 +41,7 @@ class Entry:
 class Put:
     value: Any
     only_if_absent: bool = False
+    key: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +59,7 @@ class Delete:
 @dataclass(frozen=True, slots=True)
 class ValuePut:
     value: Any
+    key: Any = None
 
 
 @serializable("casty.map.KeyDeleted")
@@ -67,7 +75,7 @@ def _decide(entry: Entry | None, command: object) -> Effect[ValuePut | KeyDelete
         case Put():  # no positional captures: a plain isinstance check (hot path)
             if command.only_if_absent and entry is not None:
                 return Effect.reply(entry)
-            return Effect.persist(ValuePut(command.value)).then_reply(entry)
+            return Effect.persist(ValuePut(command.value, command.key)).then_reply(entry)
         case Delete():
             if entry is None:
                 return Effect.reply(False)
@@ -76,13 +84,18 @@ def _decide(entry: Entry | None, command: object) -> Effect[ValuePut | KeyDelete
 
 
 def _evolve(entry: Entry | None, event: ValuePut | KeyDeleted) -> Entry | None:
-    return Entry(event.value) if isinstance(event, ValuePut) else None
+    return Entry(event.value, event.key) if isinstance(event, ValuePut) else None
 
 
 DICT_ENTRY: EntityType[Entry | None, object, ValuePut | KeyDeleted] = EntityType(
     name="map", initial=None, decide=_decide, evolve=_evolve, snapshot_every=100
 )
 """The reducer of one map key: state is ``Entry(value)`` or ``None``."""
+
+
+MAX_PERSISTENCE_ID = 255
+"""The longest persistence id a journal stores (the SQL column's width)."""
+_HASHED = "~h:"
 
 
 def key_to_entity_id(key: object) -> str:
@@ -122,7 +135,7 @@ class Dict(StructureClient, Generic[K, V]):
     use :meth:`contains` to tell the two apart.
     """
 
-    __slots__ = ("_journal", "_key_type")
+    __slots__ = ("_journal", "_key_type", "_max_id")
 
     def __init__(
         self,
@@ -136,25 +149,30 @@ class Dict(StructureClient, Generic[K, V]):
         journal: EventJournal | None = None,
     ) -> None:
         super().__init__(gateway, region, name, timeout, value_type=value_type)
+        self._max_id = MAX_PERSISTENCE_ID - len(f"map:{name}:")
         self._key_type = key_type
         self._journal = journal
 
     def _entity(self, key: K) -> str:
         check_value(key, self._key_type, "key")
-        return key_to_entity_id(key)
+        entity_id = key_to_entity_id(key)
+        if len(entity_id) > self._max_id:
+            return _HASHED + hashlib.sha256(default_codec.dumps(key).encode()).hexdigest()
+        return entity_id
+
+    def _put(self, key: K, value: V, only_if_absent: bool) -> Any:
+        entity = self._entity(key)
+        self._checked(value, "value")
+        return self._ask(entity, Put(value, only_if_absent, key if entity.startswith(_HASHED) else None))
 
     async def put(self, key: K, value: V) -> V | None:
         """Store ``value`` under ``key``; return the previous value or ``None``."""
-        entity = self._entity(key)
-        self._checked(value, "value")
-        previous: Entry | None = await self._ask(entity, Put(value))
+        previous: Entry | None = await self._put(key, value, False)
         return None if previous is None else previous.value
 
     async def put_if_absent(self, key: K, value: V) -> V | None:
         """Store ``value`` only if ``key`` is absent; return the existing value or ``None``."""
-        entity = self._entity(key)
-        self._checked(value, "value")
-        existing: Entry | None = await self._ask(entity, Put(value, only_if_absent=True))
+        existing: Entry | None = await self._put(key, value, True)
         return None if existing is None else existing.value
 
     async def get(self, key: K, default: V | None = None) -> V | None:
@@ -181,8 +199,9 @@ class Dict(StructureClient, Generic[K, V]):
         prefix = f"map:{self.name}:"
         async for pid in self._journal.persistence_ids(prefix):
             entity_id = pid[len(prefix) :]
-            if await self._ask(entity_id, Get()) is not None:
-                yield entity_id_to_key(entity_id)
+            entry: Entry | None = await self._ask(entity_id, Get())
+            if entry is not None:
+                yield entry.key if entity_id.startswith(_HASHED) else entity_id_to_key(entity_id)
 
     async def size(self) -> int:
         """The number of present keys (see :meth:`keys` for the cost)."""

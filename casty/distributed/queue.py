@@ -62,6 +62,13 @@ class Tick:
 
 
 @dataclass(frozen=True, slots=True)
+class CancelTake:
+    """The caller of a ``take`` gave up."""
+
+    request_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class GiveBack:
     """An item taken for a caller that had gone: put it back at the head."""
 
@@ -147,6 +154,8 @@ def _decide(state: QueueState, command: object) -> Effect[QueueEvent]:
             return Effect.reply(len(state.items))
         case Tick(now):
             return _expire(state, now)
+        case CancelTake(request_id):
+            return Effect.persist(TakerExpired(request_id)) if request_id in state.takers else Effect.none()
     raise TypeError(f"unknown queue command {command!r}")
 
 
@@ -220,8 +229,8 @@ class Queue(StructureClient, Generic[V]):
         """
         wait = self.timeout if timeout is None else check_timeout(timeout)
         now = time.time()
-        command = Take(self._request_id(), now + wait, now)
-        return await self._ask(self.name, command, timeout=wait + 1.0)  # type: ignore[no-any-return]
+        rid = self._request_id()
+        return await self._ask_parked(Take(rid, now + wait, now), wait + 1.0, lambda: CancelTake(rid))  # type: ignore[no-any-return]
 
     async def peek(self) -> V | None:
         """The head item without removing it, or ``None``."""

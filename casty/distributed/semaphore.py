@@ -89,6 +89,7 @@ class Cancel:
 @dataclass(frozen=True, slots=True)
 class Status:
     now: float
+    permits: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,8 +214,10 @@ def _decide(state: PermitState, command: object) -> Effect[PermitEvent]:
             return _settle(state, now, held)[0] if held else Effect.none()
         case Tick(now):
             return _settle(state, now)[0]
-        case Status(now):
+        case Status(now, permits):
             effect, free, waiting = _settle(state, now)
+            if state.permits == 0:  # never acquired: all of the client's permits are free
+                return Effect.reply(PermitStatus(permits, permits, (), 0))
             expired = {e.token for e in effect.events if isinstance(e, Released)}
             granted = {e.request_id for e in effect.events if isinstance(e, Granted)}
             holders = tuple(h.owner for t, h in state.holders.items() if t not in expired) + tuple(
@@ -333,8 +336,9 @@ class PermitClient(StructureClient):
         wait = self.timeout if timeout is None else check_timeout(timeout)
         lease_s = self._lease if lease is None else check_lease(lease)
         now = time.time()
-        command = Acquire(self.owner, self._request_id(), self._permits, now, now + wait, lease_s)
-        token: int = await self._ask(self.name, command, timeout=wait + 1.0)
+        rid = self._request_id()
+        command = Acquire(self.owner, rid, self._permits, now, now + wait, lease_s)
+        token: int = await self._ask_parked(command, wait + 1.0, lambda: Cancel(rid, time.time()))
         self.token = token
         return token
 
@@ -358,7 +362,7 @@ class PermitClient(StructureClient):
 
     async def status(self) -> PermitStatus:
         """Permits, how many are free, who holds them, how many wait."""
-        return await self._ask(self.name, Status(time.time()))  # type: ignore[no-any-return]
+        return await self._ask(self.name, Status(time.time(), self._permits))  # type: ignore[no-any-return]
 
     async def __aenter__(self) -> int:
         return await self.acquire()

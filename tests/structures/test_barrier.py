@@ -12,7 +12,7 @@ async def test_releases_everyone_together_and_is_reusable(d: Distributed, name: 
     for _round in range(2):
         released: list[int] = []
 
-        async def party(i: int) -> int:
+        async def party(i: int, released: list[int] = released) -> int:
             index = await d.barrier(name).arrive(expected=3)
             released.append(i)
             return index
@@ -52,3 +52,12 @@ async def test_bad_arguments(d: Distributed, name: str) -> None:
         await d.barrier(name).arrive(expected=0)
     with pytest.raises(InvalidArgument):
         d.barrier(name, node_id="")
+
+
+async def test_a_party_that_gives_up_leaves_the_round(d: Distributed, name: str) -> None:
+    quitter = asyncio.ensure_future(d.barrier(name).arrive(expected=2, timeout=10))
+    await asyncio.sleep(0.02)
+    quitter.cancel()
+    await asyncio.sleep(0.02)
+    with pytest.raises(BrokenBarrier):  # alone in the round: the other party left
+        await d.barrier(name).arrive(expected=2, timeout=0.1)

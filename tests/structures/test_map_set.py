@@ -51,7 +51,9 @@ async def test_map_wrong_types_are_refused(d: Distributed, name: str) -> None:
     assert await users.put("a", User("a", 1)) is None
 
 
-async def test_unserializable_value_fails_at_the_call_and_map_keeps_working(d: Distributed, name: str) -> None:
+async def test_unserializable_value_fails_at_the_call_and_map_keeps_working(
+    d: Distributed, name: str
+) -> None:
     m = d.map[str, object](name)
     with socket.socket() as sock, pytest.raises(SerializationError, match="socket"):
         await m.put("k", sock)
@@ -125,3 +127,14 @@ async def test_map_keys_and_size(d: Distributed, name: str) -> None:
     keys = [k async for k in m.keys()]
     assert sorted(map(repr, keys)) == sorted(map(repr, ["a", "~tilde", ("t", 1)]))
     assert await m.size() == 3
+
+
+async def test_long_keys(d: Distributed, name: str) -> None:
+    m = d.map[str, int](name)
+    long_key = "https://example.com/" + "x" * 1000
+    other = long_key + "y"
+    assert await m.put(long_key, 1) is None
+    assert await m.put(other, 2) is None
+    assert await m.put(long_key, 3) == 1
+    assert await m.get(long_key) == 3 and await m.get(other) == 2
+    assert sorted([k async for k in m.keys()]) == [long_key, other]

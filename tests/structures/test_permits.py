@@ -136,3 +136,22 @@ async def test_permit_granted_to_a_caller_that_gave_up_is_given_back(d: Distribu
     await holder.release()  # grants to the gone caller, which gives the permit back
     assert await third.acquire(timeout=5) > 0
     assert await third.held_by_me()
+
+
+async def test_status_before_first_use(d: Distributed, name: str) -> None:
+    assert await d.lock(name).locked() is False
+    status = await d.semaphore(name + "s", permits=3).status()
+    assert (status.permits, status.available, status.waiting) == (3, 3, 0)
+
+
+async def test_cancelled_acquire_withdraws_the_waiter(d: Distributed, name: str) -> None:
+    holder = d.lock(name)
+    await holder.acquire()
+    waiting = asyncio.ensure_future(d.lock(name).acquire(timeout=30))
+    while (await holder.status()).waiting != 1:
+        await asyncio.sleep(0.001)
+    waiting.cancel()
+    while (await holder.status()).waiting != 0:
+        await asyncio.sleep(0.001)
+    await holder.release()
+    assert await d.lock(name).try_acquire()
