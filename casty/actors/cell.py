@@ -85,7 +85,7 @@ class Cell(Generic[M]):
         self.name = name
         self.initial = initial
         self.capacity = capacity
-        self.mailbox: deque[M] = deque()
+        self.mailbox: deque[M] | None = None  # made when a message must wait; dropped when idle
         self._idle_waiter: asyncio.Future[None] | None = None
         self._inline = False
         self.now: Callable[[ActorContext[M], M], bool] | None = None
@@ -95,7 +95,7 @@ class Cell(Generic[M]):
         self.on_stop = on_stop
         self.ref: ActorRef[M] = ActorRef(self)
         self.ctx: ActorContext[M] = ActorContext(self)
-        self._restarts: deque[float] = deque()
+        self._restarts: deque[float] | None = None
         self.task: asyncio.Task[None] | None = None
 
     # -- mailbox ----------------------------------------------------------
@@ -120,7 +120,9 @@ class Cell(Generic[M]):
                 if handled:
                     self.activity += 1
                     return
-        if len(mailbox) >= self.capacity:
+        if mailbox is None:
+            mailbox = self.mailbox = deque()
+        elif len(mailbox) >= self.capacity:
             raise MailboxFull(f"mailbox of {self.name!r} is full ({self.capacity} messages)")
         mailbox.append(message)
         waiter = self._idle_waiter
@@ -133,6 +135,8 @@ class Cell(Generic[M]):
         """``handle_now`` raised: let the task apply supervision, as if the handler had failed."""
         self.activity += 1
         self.now = None
+        if self.mailbox is None:
+            self.mailbox = deque()
         self.mailbox.appendleft(_Crash(message, exc))  # type: ignore[arg-type]
         waiter = self._idle_waiter
         if waiter is not None:
@@ -149,6 +153,8 @@ class Cell(Generic[M]):
 
     def take_queued(self, max_messages: int) -> list[M]:
         mailbox = self.mailbox
+        if not mailbox:
+            return []
         n = min(max_messages, len(mailbox))
         return [mailbox.popleft() for _ in range(n)]
 
@@ -181,9 +187,10 @@ class Cell(Generic[M]):
         current: Behavior[M] = STOPPED
         try:
             current, strategy = await self._start(strategy)
-            mailbox = self.mailbox
             while current is not STOPPED:
+                mailbox = self.mailbox
                 if not mailbox:
+                    self.mailbox = None  # an idle actor keeps no empty deque (memory per entity)
                     assert isinstance(current, Receive)
                     waiter = asyncio.get_running_loop().create_future()
                     self._idle_waiter = waiter
@@ -244,6 +251,8 @@ class Cell(Generic[M]):
             return False
         now = time.monotonic()
         restarts = self._restarts
+        if restarts is None:
+            restarts = self._restarts = deque()
         while restarts and now - restarts[0] > strategy.within:
             restarts.popleft()
         if len(restarts) >= strategy.max_restarts:
@@ -265,8 +274,8 @@ class Cell(Generic[M]):
         if self.stopped:
             return
         self.stopped = True
-        leftover = list(self.mailbox)
-        self.mailbox.clear()
+        leftover = list(self.mailbox or ())
+        self.mailbox = None
         self.system._cell_stopped(self)
         if self.on_stop is not None:
             try:

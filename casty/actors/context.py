@@ -63,7 +63,8 @@ class ActorContext(Generic[M]):
     @property
     def queued(self) -> int:
         """How many messages wait in the mailbox."""
-        return len(self._cell.mailbox)
+        mailbox = self._cell.mailbox
+        return len(mailbox) if mailbox is not None else 0
 
     def spawn(self, behavior: Any, name: str | None = None) -> ActorRef[Any]:
         """Start another actor in the same system."""
