@@ -97,7 +97,13 @@ from casty_journal_sql.engine import (
     parse_url,
     write_transaction,
 )
-from casty_journal_sql.schema import EVENTS_TABLE, MAX_PERSISTENCE_ID_LENGTH, events, snapshots
+from casty_journal_sql.schema import (
+    EVENTS_TABLE,
+    MAX_PERSISTENCE_ID_LENGTH,
+    SNAPSHOTS_TABLE,
+    events,
+    snapshots,
+)
 
 __all__ = ["SqlJournal"]
 
@@ -219,6 +225,8 @@ class SqlJournal:
         self._queue: asyncio.Queue[_PendingAppend | object] | None = None
         self._writer: asyncio.Task[None] | None = None
         self._closed = False
+        self._points: list[tuple[str, asyncio.Future[tuple[Snapshot | None, int]]]] = []
+        self._points_task: asyncio.Task[None] | None = None
         self.rows_read = 0
         """Event rows fetched by :meth:`read` since the journal was created."""
         self.batches_committed = 0
@@ -268,6 +276,8 @@ class SqlJournal:
         if writer is not None and not writer.done() and self._queue is not None:
             await self._queue.put(_STOP)
             await asyncio.wait({writer})  # drains the queue; never raises the writer's outcome
+        if self._points_task is not None and not self._points_task.done():
+            await asyncio.wait({self._points_task})  # answers the recovery reads already asked
         await self._drop_pg_writer(False)
         await self._engine.dispose()
         thread, self._write_thread = self._write_thread, None
@@ -790,6 +800,54 @@ class SqlJournal:
         state = self._decode(persistence_id, seq, row[1], "the snapshot: ")
         return Snapshot(persistence_id, seq, state, float(row[2]))
 
+    async def recovery_point(self, persistence_id: str) -> tuple[Snapshot | None, int]:
+        """The latest snapshot and the highest sequence number of an entity, in one query.
+
+        What the entity runtime needs to start an entity: events are read
+        only when some follow the snapshot. Concurrent calls are answered
+        together — one query for up to 500 entities — like group-committed
+        appends, so many entities starting at once cost few round trips.
+        """
+        await self._ensure_ready()
+        _check_pid(persistence_id)
+        future: asyncio.Future[tuple[Snapshot | None, int]] = asyncio.get_running_loop().create_future()
+        self._points.append((persistence_id, future))
+        if self._points_task is None or self._points_task.done():
+            self._points_task = asyncio.get_running_loop().create_task(
+                self._load_points(), name="casty-sql-journal-recovery"
+            )
+        return await future
+
+    async def _load_points(self) -> None:
+        while self._points:
+            batch, self._points = self._points[:500], self._points[500:]
+            pids = list(dict.fromkeys(pid for pid, future in batch if not future.done()))
+            if not pids:
+                continue
+            try:
+                with self._db_errors("reading recovery points"):
+                    async with self._engine.connect() as conn:
+                        rows = await conn.run_sync(_recovery_rows, pids, self._sqlite)
+            except Exception as exc:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            found = {row[0]: row for row in rows}
+            for pid, future in batch:
+                if future.done():
+                    continue
+                _, highest, snap_seq, payload, written_at = found.get(pid, (pid, None, None, None, None))
+                try:
+                    snapshot = None
+                    if snap_seq is not None:
+                        state = self._decode(pid, int(snap_seq), payload, "the snapshot: ")
+                        snapshot = Snapshot(pid, int(snap_seq), state, float(written_at))
+                except Exception as exc:
+                    future.set_exception(exc)
+                    continue
+                future.set_result((snapshot, 0 if highest is None else int(highest)))
+
     async def snapshot_count(self, persistence_id: str) -> int:
         """How many snapshots are kept for ``persistence_id`` (for tests and tools)."""
         await self._ensure_ready()
@@ -958,6 +1016,29 @@ _INSERT_PG = (
     "$1::varchar[], $2::bigint[], $3::varchar[], $4::integer[], $5::text[], $6::double precision[])"
     " AS r"
 )
+
+
+def _recovery_rows(conn: sa.Connection, pids: list[str], sqlite: bool) -> list[Any]:
+    """``(pid, highest, snapshot_seq, snapshot_payload, snapshot_written_at)`` per known pid."""
+    if sqlite:
+        return list(conn.exec_driver_sql(_recovery_sqlite(len(pids)), tuple(pids)))
+    return list(conn.exec_driver_sql(_RECOVERY_PG, (pids,)))
+
+
+# Per id: its highest sequence number and its latest snapshot, each found with
+# an index seek (correlated max over the (persistence_id, sequence_nr) keys).
+_RECOVERY_SELECT = (
+    f"SELECT p.pid, {_MAX_SEQ}, s.sequence_nr, s.payload, s.written_at FROM {{ids}}"
+    f" LEFT JOIN {SNAPSHOTS_TABLE} s ON s.persistence_id = p.pid AND s.sequence_nr = "
+    f"(SELECT max(s2.sequence_nr) FROM {SNAPSHOTS_TABLE} s2 WHERE s2.persistence_id = p.pid)"
+)
+_RECOVERY_PG = _RECOVERY_SELECT.format(ids="unnest($1::varchar[]) AS p(pid)")
+
+
+@functools.lru_cache(maxsize=64)
+def _recovery_sqlite(count: int) -> str:
+    values = ",".join("(?)" for _ in range(count))
+    return f"WITH p(pid) AS (VALUES {values}) " + _RECOVERY_SELECT.format(ids="p")
 
 
 @functools.lru_cache(maxsize=64)

@@ -57,6 +57,13 @@ class EventJournal(Protocol):
     expected_sequence_nr) -> int``, :meth:`append` without a coroutine. The
     entity runtime then handles a command in the sender's call, with no task
     switch. Its coroutine methods must then never suspend either.
+
+    Optional recovery shortcut: ``async recovery_point(persistence_id) ->
+    (Snapshot | None, highest_sequence_nr)`` returns what
+    :meth:`load_snapshot` and :meth:`highest_sequence_nr` would, in one round
+    trip. The runtime then reads events only when some follow the snapshot, so
+    starting a brand-new entity costs one query (a backend may also answer
+    many concurrent calls with one query).
     """
 
     async def append(self, persistence_id: str, events: Sequence[Any], expected_sequence_nr: int) -> int:

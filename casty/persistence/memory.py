@@ -136,6 +136,11 @@ class InMemoryJournal:
         seq, encoded, ts = snaps[-1]
         return Snapshot(persistence_id, seq, self._codec.decode(encoded), ts)
 
+    async def recovery_point(self, persistence_id: str) -> tuple[Snapshot | None, int]:
+        """The latest snapshot and the highest sequence number (see :class:`EventJournal`)."""
+        self._check_open()
+        return await self.load_snapshot(persistence_id), self._highest.get(persistence_id, 0)
+
     async def snapshot_count(self, persistence_id: str) -> int:
         """How many snapshots are kept for ``persistence_id`` (for tests and tools)."""
         return len(self._snapshots.get(persistence_id, ()))

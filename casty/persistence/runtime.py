@@ -123,19 +123,28 @@ class _Runtime(Generic[S]):
     # -- recovery ------------------------------------------------------------
     async def recover(self) -> None:
         evolve = self.type.evolve
-        snapshot = await self.journal.load_snapshot(self.pid)
+        journal = self.journal
+        if _has_recovery_point(journal):
+            # One round trip for the snapshot and the highest number; a new
+            # entity (the common case when keys are created) needs no other.
+            snapshot, highest = await journal.recovery_point(self.pid)  # type: ignore[attr-defined]
+        else:
+            snapshot, highest = await journal.load_snapshot(self.pid), -1
         if snapshot is not None:
             state, seq = snapshot.state, snapshot.sequence_nr
         else:
             state, seq = self.type.new_state(), 0
         self.snapshot_seq = seq
         replayed = 0
-        async for stored in self.journal.read(self.pid, seq + 1):
-            state = evolve(state, stored.event)
-            seq = stored.sequence_nr
-            replayed += 1
-        if seq == 0:
-            seq = await self.journal.highest_sequence_nr(self.pid)
+        if highest < 0 or highest > seq:
+            async for stored in journal.read(self.pid, seq + 1):
+                state = evolve(state, stored.event)
+                seq = stored.sequence_nr
+                replayed += 1
+        if highest >= 0:
+            seq = max(seq, highest)
+        elif seq == 0:
+            seq = await journal.highest_sequence_nr(self.pid)
         self.state, self.seq = state, seq
         if replayed:
             await self._maybe_snapshot()
@@ -333,6 +342,11 @@ class _Runtime(Generic[S]):
         for target in self.pending.values():
             target.fail(EntityFailure(f"entity {self.pid!r} stopped while the call was waiting"))
         self.pending.clear()
+
+
+def _has_recovery_point(journal: EventJournal) -> bool:
+    """The journal's class offers the optional ``recovery_point`` (see :class:`EventJournal`)."""
+    return callable(getattr(type(journal), "recovery_point", None))
 
 
 def _is_synchronous(journal: EventJournal) -> bool:
