@@ -90,19 +90,30 @@ async def main(args: Any) -> None:
 
     table(
         f"{keys:,} durable map keys (SQLite), {callers} writers",
-        ["keys", "seconds", "keys/s", "peak RSS MB", "RSS at start MB", "RSS at end MB", "live at end",
-         "max_entities", "sample read back"],
-        [[
-            f"{written:,}",
-            f"{elapsed:,.1f}",
-            fmt_rate(written / elapsed),
-            f"{peak:,.0f}",
-            f"{start_rss:,.0f}",
-            f"{end_rss:,.0f}",
-            f"{live_at_end:,}",
-            f"{args.max_entities:,}",
-            f"{len(sample) - missing}/{len(sample)} ok",
-        ]],
+        [
+            "keys",
+            "seconds",
+            "keys/s",
+            "peak RSS MB",
+            "RSS at start MB",
+            "RSS at end MB",
+            "live at end",
+            "max_entities",
+            "sample read back",
+        ],
+        [
+            [
+                f"{written:,}",
+                f"{elapsed:,.1f}",
+                fmt_rate(written / elapsed),
+                f"{peak:,.0f}",
+                f"{start_rss:,.0f}",
+                f"{end_rss:,.0f}",
+                f"{live_at_end:,}",
+                f"{args.max_entities:,}",
+                f"{len(sample) - missing}/{len(sample)} ok",
+            ]
+        ],
     )
     print(f"peak RSS: {peak:,.0f} MB")
     if missing:

@@ -96,12 +96,11 @@ async def creation_rates(backend: str, args: Any, seconds: float) -> list[list[s
         async with common.open_journal(backend, args) as journal, ActorSystem() as system:
             d = Distributed(system, journal=journal)
             counters = [d.counter(f"c{i}") for i in range(callers)]
-            inc = await measure(lambda i: counters[i].increment, callers, seconds)
-            fresh = d.map[str, int]("fresh")
+            inc = await measure(lambda i, counters=counters: counters[i].increment, callers, seconds)
+            put = d.map[str, int]("fresh").put
 
-            def put_new(i: int) -> Any:
+            def put_new(i: int, put: Any = put) -> Any:
                 keys = iter(range(1 << 62))
-                put = fresh.put
                 return lambda: put(f"{i}-{next(keys)}", i)
 
             new = await measure(put_new, callers, seconds, warmup=0)
@@ -192,8 +191,15 @@ async def main(args: Any) -> None:
     rows = [await entity_memory(backend, args, entities) for backend in backends]
     table(
         "memory per entity (map keys)",
-        ["backend", "live", "RSS B/entity", "traced B/entity", "live after passivation",
-         "traced B/entity after", "RSS MB after"],
+        [
+            "backend",
+            "live",
+            "RSS B/entity",
+            "traced B/entity",
+            "live after passivation",
+            "traced B/entity after",
+            "RSS MB after",
+        ],
         rows,
     )
 

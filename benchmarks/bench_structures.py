@@ -17,7 +17,6 @@ the same concurrency. A final table checks the performance targets.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Any
 
@@ -144,7 +143,9 @@ async def main(args: Any) -> None:
         redis_base[callers] = await common.redis_incr(redis, callers, seconds) if redis is not None else None
         for label, res in (("asyncio round trip", baseline[callers]), ("redis INCR", redis_base[callers])):
             if res is not None:
-                rows.append([f"{label} x{callers}", fmt_rate(res.rate), f"{res.p50_ms:.3f}", f"{res.p99_ms:.3f}"])
+                rows.append(
+                    [f"{label} x{callers}", fmt_rate(res.rate), f"{res.p50_ms:.3f}", f"{res.p99_ms:.3f}"]
+                )
     table("baselines", ["baseline", "ops/s", "p50 ms", "p99 ms"], rows)
 
     results: dict[tuple[str, int], dict[str, Result]] = {}

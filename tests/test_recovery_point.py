@@ -81,7 +81,7 @@ async def test_an_undecodable_snapshot_fails_only_its_own_entity(tmp_path: Path)
         await journal.append("bad", [Note("x")], 0)
         await journal.save_snapshot("bad", 1, {"fine": 1})
         async with journal.engine.begin() as conn:
-            await conn.exec_driver_sql("UPDATE casty_snapshots SET payload = '{\"$t\":\"no.such.Type\"}'")
+            await conn.exec_driver_sql('UPDATE casty_snapshots SET payload = \'{"$t":"no.such.Type"}\'')
         bad, good = await asyncio.gather(
             journal.recovery_point("bad"), journal.recovery_point("good"), return_exceptions=True
         )

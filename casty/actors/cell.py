@@ -211,9 +211,7 @@ class Cell(Generic[M]):
                     raise
                 except Exception as exc:
                     failed = message.message if type(message) is _Crash else message
-                    _log.error(
-                        "actor %s failed handling %r", self.name, type(failed).__name__, exc_info=exc
-                    )
+                    _log.error("actor %s failed handling %r", self.name, type(failed).__name__, exc_info=exc)
                     if not self._may_restart(strategy):
                         self.failed = True
                         current = STOPPED
