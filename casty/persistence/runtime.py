@@ -195,12 +195,22 @@ class _Runtime(Generic[S]):
                 _drive(self._fail_batch([message], exc))
                 return True
             self.state = state
-            self._run_actions(((message, effect.actions),))
+        actions = effect.actions
+        if len(actions) == 1 and type(actions[0]) is Reply and not self.pending:
+            # The common case: one answer to this caller.
+            target = message.reply_to
+            if target is not None:
+                value = actions[0].value
+                if type(value) is Failure:
+                    target.fail(value.error)
+                else:
+                    target.succeed(value)
+        elif actions or self.pending:
+            self._run_actions(((message, actions),))
+        if events:
             every = entity_type.snapshot_every
             if every is not None and self.seq - self.snapshot_seq >= every:
                 _drive(self._maybe_snapshot())
-        else:
-            self._run_actions(((message, effect.actions),))
         if entity_type.wakeup is not None:
             self._arm_timer()
         return True
