@@ -99,7 +99,9 @@ def check_int(value: object, what: str) -> int:
 
 def check_value(value: object, expected: type | None, what: str) -> None:
     """Refuse values of the wrong type or that cannot be serialized, before sending them."""
-    if expected is not None and not isinstance(value, expected):
+    if expected is not None and (
+        not isinstance(value, expected) or (type(value) is bool and expected is int)
+    ):
         raise InvalidArgument(
             f"{what} must be {expected.__name__}, got {type(value).__name__} {value!r}"[:300]
         )

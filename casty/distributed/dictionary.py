@@ -156,7 +156,7 @@ class Dict(StructureClient, Generic[K, V]):
     def _entity(self, key: K) -> str:
         check_value(key, self._key_type, "key")
         entity_id = key_to_entity_id(key)
-        if len(entity_id) > self._max_id:
+        if len(entity_id) > self._max_id or "\x00" in entity_id:
             return _HASHED + hashlib.sha256(default_codec.dumps(key).encode()).hexdigest()
         return entity_id
 

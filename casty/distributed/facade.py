@@ -88,7 +88,7 @@ class Distributed:
 
     # -- regions ----------------------------------------------------------------
     def _region(self, kind: str, name: str, shards: int) -> Tellable[ShardEnvelope[Any]]:
-        if type(name) is not str or not name or ":" in name or len(name) > 120:
+        if type(name) is not str or not name or ":" in name or "\x00" in name or len(name) > 120:
             raise InvalidArgument(
                 "a structure name must be a non-empty str of at most 120 characters"
                 f" without ':', got {name!r}"

@@ -215,11 +215,17 @@ class Codec:
     # -- encoding ---------------------------------------------------------
     def encode(self, value: Any) -> Any:
         """Encode ``value`` to JSON-compatible data; raises :class:`SerializationError`."""
-        return self._enc(value, "value")
+        try:
+            return self._enc(value, "value")
+        except RecursionError:
+            raise _too_deep() from None
 
     def dumps(self, value: Any) -> str:
         """Encode ``value`` to a compact JSON string."""
-        return _JSON.encode(self._enc(value, "value"))
+        try:
+            return _JSON.encode(self._enc(value, "value"))
+        except RecursionError:
+            raise _too_deep() from None
 
     def dumps_typed(self, value: Any) -> tuple[str, int, str]:
         """``(type_name, type_version, dumps(value))`` in one pass: what a journal row stores.
@@ -231,7 +237,10 @@ class Codec:
         entry = self._by_type.get(t)
         if entry is None:
             entry = self._entry_for(t)
-        payload = _JSON.encode(self._enc(value, "value"))
+        try:
+            payload = _JSON.encode(self._enc(value, "value"))
+        except RecursionError:
+            raise _too_deep() from None
         if entry is None:
             return t.__name__, 1, payload
         return entry.name, entry.version, payload
@@ -252,17 +261,26 @@ class Codec:
                 data = json.loads(text)
             except (ValueError, UnicodeDecodeError) as exc:
                 raise SerializationError(f"not valid JSON: {exc}") from exc
-        return self.decode(data)
+        except RecursionError:
+            raise SerializationError("stored JSON is nested too deeply to decode") from None
+        try:
+            return self.decode(data)
+        except RecursionError:
+            raise SerializationError("stored value is nested too deeply to decode") from None
 
     def check(self, value: Any) -> None:
         """Raise :class:`SerializationError` if ``value`` cannot be encoded."""
         if type(value) not in _FAST_SCALARS:
-            self._enc(value, "value")
+            self.encode(value)
 
     def _enc(self, value: Any, where: str) -> Any:
         t = type(value)
-        if t is str or t is int or t is bool or value is None:
+        if t is str or t is bool or value is None:
             return value
+        if t is int:
+            # Beyond ~3,600 digits int<->str conversion is refused by Python (and
+            # slow): such ints travel as hexadecimal, which has no such limit.
+            return value if -_BIG_INT < value < _BIG_INT else {"$int": format(value, "x")}
         if t is float:
             if math.isfinite(value):
                 return value
@@ -346,7 +364,7 @@ class Codec:
         version = data.get("$v", 1)
         if type(version) is not int or version < 1:
             raise SerializationError(f"malformed version {version!r} of {name}")
-        decode, scalars = self.decode, _FAST_SCALARS
+        decode, scalars = self.decode, _PLAIN_JSON
         fields = {
             k: v if type(v) in scalars else decode(v) for k, v in data.items() if k != "$t" and k != "$v"
         }
@@ -385,7 +403,13 @@ class Codec:
             raise SerializationError(f"cannot rebuild {name} from stored fields: {exc}") from exc
 
 
-_FAST_SCALARS = frozenset({str, int, bool, float, type(None)})
+_FAST_SCALARS = frozenset({str, bool, float, type(None)})
+_PLAIN_JSON = frozenset({str, int, bool, float, type(None)})
+_BIG_INT = 1 << 12000
+
+
+def _too_deep() -> SerializationError:
+    return SerializationError("value is nested too deeply to serialize (or refers to itself)")
 _UNTYPED = frozenset(
     {str, int, bool, float, type(None), list, dict, tuple, set, frozenset, bytes, bytearray, deque}
     | {_dt.datetime, _dt.date, _dt.time, _dt.timedelta, uuid.UUID, Decimal}
@@ -404,6 +428,7 @@ def _dec_enum(codec: Codec, data: dict[str, Any]) -> Any:
 
 _TAG_DECODERS: dict[str, Callable[[Codec, dict[str, Any]], Any]] = {
     "$float": lambda c, d: float(d["$float"]),
+    "$int": lambda c, d: int(d["$int"], 16),
     "$map": lambda c, d: {c.decode(k): c.decode(v) for k, v in d["$map"]},
     "$tuple": lambda c, d: tuple(c.decode(v) for v in d["$tuple"]),
     "$deque": lambda c, d: deque(c.decode(v) for v in d["$deque"]),

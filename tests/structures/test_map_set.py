@@ -138,3 +138,26 @@ async def test_long_keys(d: Distributed, name: str) -> None:
     assert await m.put(long_key, 3) == 1
     assert await m.get(long_key) == 3 and await m.get(other) == 2
     assert sorted([k async for k in m.keys()]) == [long_key, other]
+
+
+async def test_awkward_values_round_trip_or_fail_clearly(d: Distributed, name: str) -> None:
+    m = d.map[str, object](name)
+    huge = -(10**5000)
+    await m.put("huge", huge)
+    assert await m.get("huge") == huge
+    cyclic: list[object] = []
+    cyclic.append(cyclic)
+    deep: list[object] = []
+    for _ in range(10_000):
+        deep = [deep]
+    for bad in (cyclic, deep):
+        with pytest.raises(SerializationError, match="nested too deeply"):
+            await m.put("bad", bad)
+    await m.put("nul\x00key", 1)
+    assert await m.get("nul\x00key") == 1
+    assert "nul\x00key" in [k async for k in m.keys()]
+    ints = d.set[int](name + "i")
+    with pytest.raises(InvalidArgument):
+        await ints.add(True)
+    anything = d.set[object](name + "o")
+    assert await anything.add(True) is True
