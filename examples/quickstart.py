@@ -93,6 +93,7 @@ __all__ = ["main"]
 MAX_LINE_BYTES = 4096
 """Longer lines are cut to this many bytes (and counted as truncated)."""
 WORKERS = 4
+MAX_WORKERS = 64  # more workers than this only queue up behind the permits
 PERMITS = 3
 LEASE = 3.0
 """Seconds a worker's permit stays valid if its process dies while holding it."""
@@ -533,7 +534,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--db", default=DEFAULT_DB, help=f"SQLite database file (default: ./{DEFAULT_DB})")
     parser.add_argument("--reset", action="store_true", help="delete the database first and start over")
-    parser.add_argument("--workers", type=int, default=WORKERS, help=f"worker tasks (default: {WORKERS})")
+    parser.add_argument(
+        "--workers", type=int, default=WORKERS, help=f"worker tasks, 1-{MAX_WORKERS} (default: {WORKERS})"
+    )
     parser.add_argument(
         "--permits",
         type=int,
@@ -542,8 +545,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON line")
     args = parser.parse_args(argv)
-    if args.workers < 1:
-        parser.error("--workers must be at least 1")
+    if not 1 <= args.workers <= MAX_WORKERS:
+        parser.error(f"--workers must be between 1 and {MAX_WORKERS}")
     if args.permits < 1:
         parser.error("--permits must be at least 1")
     return args
