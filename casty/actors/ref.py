@@ -89,11 +89,25 @@ async def ask(target: Tellable[M], build: Callable[[ReplyTo[R]], M], *, timeout:
     loop = asyncio.get_running_loop()
     future: asyncio.Future[R] = loop.create_future()
     target.tell(build(ReplyTo(future)))
-    if future.done():  # answered immediately (see Cell.enqueue): still let others run once
-        await _yield_once()
+    if future.done():  # answered immediately (see Cell.enqueue)
+        global _budget
+        _budget -= 1
+        if _budget <= 0:  # a caller that is always answered at once still lets others run
+            _budget = IMMEDIATE_BUDGET
+            await _yield_once()
         return future.result()
     _deadlines(loop).add(future, timeout)
     return await future
+
+
+IMMEDIATE_BUDGET = 4
+"""Asks answered at once (in-memory entities) between two turns given to the event loop.
+
+Like a cooperative budget: not yielding on every such ask saves a trip
+through the event loop, and yielding every few asks keeps a loop of them
+from starving other tasks (a polling loop cannot hang the program).
+"""
+_budget = IMMEDIATE_BUDGET
 
 
 @types.coroutine
