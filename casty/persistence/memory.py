@@ -16,6 +16,7 @@ nothing survives the process.
 from __future__ import annotations
 
 import time
+from array import array
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -25,7 +26,27 @@ from casty.persistence.journal import PersistedEvent, Snapshot
 
 __all__ = ["InMemoryJournal"]
 
-_Row = tuple[str, int, Any, float, int]
+
+
+class _Log:
+    """The stored events of one entity: ``events[i]`` has sequence number ``first + i``.
+
+    Timestamps and global offsets live in arrays, so a stored event costs the
+    garbage collector one object (the event itself), not a row object too.
+    """
+
+    __slots__ = ("events", "first", "offsets", "times")
+
+    def __init__(self, first: int) -> None:
+        self.first = first
+        self.events: list[Any] = []
+        self.times = array("d")
+        self.offsets = array("q")
+
+    def row(self, persistence_id: str, index: int) -> PersistedEvent:
+        return PersistedEvent(
+            persistence_id, self.first + index, self.events[index], self.times[index], self.offsets[index]
+        )
 
 
 class InMemoryJournal:
@@ -51,11 +72,10 @@ class InMemoryJournal:
         self._keep = keep_snapshots
         self._prune_on_snapshot = prune_on_snapshot
         self._codec = codec or default_codec
-        # Rows are (persistence_id, sequence_nr, event, timestamp, offset) tuples,
-        # turned into PersistedEvent only when read: appending stays cheap.
-        self._events: dict[str, list[_Row]] = {}
+        # Events become PersistedEvent only when read: appending stays cheap.
+        self._events: dict[str, _Log] = {}
         self._highest: dict[str, int] = {}
-        self._global: dict[int, _Row] = {}
+        self._global: dict[int, tuple[str, int]] = {}  # offset -> (persistence_id, sequence_nr)
         self._offset = 0
         self._snapshots: dict[str, list[tuple[int, Any, float]]] = {}
         self._closed = False
@@ -77,17 +97,21 @@ class InMemoryJournal:
         if not events:
             return highest
         now = time.time()
-        stored = self._events.get(persistence_id)
-        if stored is None:
-            stored = self._events[persistence_id] = []
+        log = self._events.get(persistence_id)
+        if log is None:
+            log = self._events[persistence_id] = _Log(highest + 1)
+        elif not log.events:
+            log.first = highest + 1
         offset = self._offset
         everything = self._global
+        stored, times, offsets = log.events, log.times, log.offsets
         for event in events:
             highest += 1
             offset += 1
-            row = (persistence_id, highest, event, now, offset)
-            stored.append(row)
-            everything[offset] = row
+            stored.append(event)
+            times.append(now)
+            offsets.append(offset)
+            everything[offset] = (persistence_id, highest)
         self._offset = offset
         self._highest[persistence_id] = highest
         return highest
@@ -96,12 +120,18 @@ class InMemoryJournal:
         self, persistence_id: str, from_sequence_nr: int = 1, to_sequence_nr: int | None = None
     ) -> AsyncIterator[PersistedEvent]:
         self._check_open()
+        log = self._events.get(persistence_id)
+        if log is None or not log.events:
+            return
         upper = to_sequence_nr if to_sequence_nr is not None else 1 << 62
-        for row in list(self._events.get(persistence_id, ())):
-            if row[1] > upper:
-                break
-            if row[1] >= from_sequence_nr:
-                yield PersistedEvent(*row)
+        first = log.first
+        lo = max(0, from_sequence_nr - first)
+        hi = min(len(log.events), upper - first + 1)
+        # Copy the slices first: changes while the caller iterates do not leak in.
+        stored, times, offsets = log.events[lo:hi], log.times[lo:hi], log.offsets[lo:hi]
+        seq = first + lo
+        for i, event in enumerate(stored):
+            yield PersistedEvent(persistence_id, seq + i, event, times[i], offsets[i])
 
     async def highest_sequence_nr(self, persistence_id: str) -> int:
         self._check_open()
@@ -109,13 +139,19 @@ class InMemoryJournal:
 
     async def delete_events(self, persistence_id: str, to_sequence_nr: int) -> None:
         self._check_open()
-        stored = self._events.get(persistence_id)
-        if not stored:
+        log = self._events.get(persistence_id)
+        if log is None or not log.events:
             return
-        keep = [row for row in stored if row[1] > to_sequence_nr]
-        for row in stored[: len(stored) - len(keep)]:
-            self._global.pop(row[4], None)
-        self._events[persistence_id] = keep
+        drop = min(len(log.events), max(0, to_sequence_nr - log.first + 1))
+        if not drop:
+            return
+        everything = self._global
+        for offset in log.offsets[:drop]:
+            everything.pop(offset, None)
+        del log.events[:drop]
+        del log.times[:drop]
+        del log.offsets[:drop]
+        log.first += drop
 
     async def save_snapshot(self, persistence_id: str, sequence_nr: int, state: Any) -> None:
         self._check_open()
@@ -159,10 +195,16 @@ class InMemoryJournal:
                 continue
             if limit is not None and count >= limit:
                 return
-            row = self._global.get(offset)
-            if row is not None:
+            where = self._global.get(offset)
+            if where is None:
+                continue
+            log = self._events.get(where[0])
+            if log is None:
+                continue
+            index = where[1] - log.first
+            if 0 <= index < len(log.events):
                 count += 1
-                yield PersistedEvent(*row)
+                yield log.row(where[0], index)
 
     async def close(self) -> None:
         self._closed = True
