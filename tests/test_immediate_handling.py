@@ -104,3 +104,64 @@ async def test_actors_telling_each_other_immediately_do_not_recurse_without_boun
         await asyncio.sleep(0)
         refs[0].tell(5000)
         assert await asyncio.wait_for(done, 5) == 5001
+
+
+async def test_an_immediate_setup_starts_without_a_task_until_mail_must_wait() -> None:
+    log: list[Any] = []
+    stopped: list[str] = []
+
+    def setup(ctx: Any) -> Any:
+        def now(ctx: Any, msg: Any) -> bool:
+            if msg == "queue-me":
+                return False
+            log.append(msg)
+            return True
+
+        async def handler(ctx: Any, msg: Any) -> Any:
+            log.append(("task", msg))
+            return Behaviors.same
+
+        return Behaviors.receive(handler, handle_now=now, on_stop=lambda ctx: stopped.append("x"))
+
+    async with ActorSystem() as system:
+        ref = system.spawn(Behaviors.setup(setup, immediate=True))
+        cell = ref._cell
+        assert cell.task is None and cell.is_idle
+        ref.tell(1)
+        assert log == [1] and cell.task is None  # handled in this call
+        ref.tell("queue-me")
+        assert cell.task is not None  # now it needs one
+        await system.drain(ref)
+        ref.tell(2)
+        assert log == [1, ("task", "queue-me"), 2]
+        idle = system.spawn(Behaviors.setup(setup, immediate=True))
+        assert idle._cell.task is None
+    assert stopped == ["x", "x"]  # shutdown stopped both, task or not
+    assert not idle.is_alive
+
+
+async def test_a_failing_immediate_setup_stops_the_actor_like_a_failing_start() -> None:
+    def setup(ctx: Any) -> Any:
+        raise RuntimeError("no")
+
+    async with ActorSystem() as system:
+        ref = system.spawn(Behaviors.setup(setup, immediate=True))
+        assert ref.is_alive  # reported by its task, after spawn returned
+        for _ in range(10):
+            await asyncio.sleep(0)
+        assert not ref.is_alive
+
+
+async def test_in_memory_entities_passivate_and_come_back_with_their_state() -> None:
+    async with ActorSystem() as system:
+        d = Distributed(system, passivate_after=0.05)
+        ages = d.map[str, int]("ages")
+        await ages.put("alice", 30)
+        region = system._regions["map:ages"]
+        assert region._entities["alice"].cell.task is None
+        for _ in range(100):
+            await asyncio.sleep(0.02)
+            if region.live_entities == 0:
+                break
+        assert region.live_entities == 0
+        assert await ages.get("alice") == 30

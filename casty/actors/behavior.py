@@ -56,6 +56,7 @@ class Setup(Behavior[M]):
     """Run ``factory(ctx)`` when the actor starts (and on every restart)."""
 
     factory: Callable[[ActorContext[M]], Behavior[M] | Awaitable[Behavior[M]]]
+    immediate: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,9 +134,17 @@ class Behaviors:
         return Receive(handler, on_stop, handle_now)
 
     @staticmethod
-    def setup(factory: Callable[[ActorContext[M]], Behavior[M] | Awaitable[Behavior[M]]]) -> Behavior[M]:
-        """A behavior computed when the actor starts; ``factory`` may be async."""
-        return Setup(factory)
+    def setup(
+        factory: Callable[[ActorContext[M]], Behavior[M] | Awaitable[Behavior[M]]], *, immediate: bool = False
+    ) -> Behavior[M]:
+        """A behavior computed when the actor starts; ``factory`` may be async.
+
+        ``immediate=True`` promises a synchronous, non-blocking ``factory``: it
+        then runs inside ``spawn``, and an actor whose behavior is ready that
+        way starts without an asyncio task until a message has to wait in its
+        mailbox (see :mod:`casty.actors.cell`).
+        """
+        return Setup(factory, immediate)
 
     @staticmethod
     def supervise(behavior: Behavior[M], strategy: SupervisorStrategy | None = None) -> Behavior[M]:

@@ -55,6 +55,7 @@ class Cell(Generic[M]):
     __slots__ = (
         "_idle_waiter",
         "_inline",
+        "_ready",
         "_restarts",
         "activity",
         "capacity",
@@ -88,6 +89,7 @@ class Cell(Generic[M]):
         self.mailbox: deque[M] | None = None  # made when a message must wait; dropped when idle
         self._idle_waiter: asyncio.Future[None] | None = None
         self._inline = False
+        self._ready: tuple[Behavior[M], SupervisorStrategy] | None = None  # started, no task yet
         self.now: Callable[[ActorContext[M], M], bool] | None = None
         self.stopped = False
         self.failed = False
@@ -104,7 +106,12 @@ class Cell(Generic[M]):
             raise ActorStopped(f"actor {self.name!r} has stopped")
         mailbox = self.mailbox
         now = self.now
-        if now is not None and self._idle_waiter is not None and not mailbox and not self._inline:
+        if (
+            now is not None
+            and (self._idle_waiter is not None or self._ready is not None)
+            and not mailbox
+            and not self._inline
+        ):
             system = self.system
             if system._inline_depth < _MAX_INLINE_DEPTH:
                 self._inline = True
@@ -125,11 +132,19 @@ class Cell(Generic[M]):
         elif len(mailbox) >= self.capacity:
             raise MailboxFull(f"mailbox of {self.name!r} is full ({self.capacity} messages)")
         mailbox.append(message)
+        self._wake()
+
+    def _wake(self) -> None:
+        """A message waits in the mailbox: wake the parked task, or start one."""
         waiter = self._idle_waiter
         if waiter is not None:
             self._idle_waiter = None
             if not waiter.done():
                 waiter.set_result(None)
+        elif self._ready is not None:
+            ready, self._ready = self._ready, None
+            self.now = None
+            self._spawn_task(ready=ready)
 
     def _crashed(self, message: M, exc: Exception) -> None:
         """``handle_now`` raised: let the task apply supervision, as if the handler had failed."""
@@ -138,11 +153,7 @@ class Cell(Generic[M]):
         if self.mailbox is None:
             self.mailbox = deque()
         self.mailbox.appendleft(_Crash(message, exc))  # type: ignore[arg-type]
-        waiter = self._idle_waiter
-        if waiter is not None:
-            self._idle_waiter = None
-            if not waiter.done():
-                waiter.set_result(None)
+        self._wake()
 
     def deliver_timer(self, message: M) -> None:
         if not self.stopped:
@@ -161,11 +172,46 @@ class Cell(Generic[M]):
     @property
     def is_idle(self) -> bool:
         """Waiting for a message with an empty mailbox."""
-        return self._idle_waiter is not None and not self.mailbox
+        return (self._idle_waiter is not None or self._ready is not None) and not self.mailbox
 
     # -- lifecycle ----------------------------------------------------------
     def start(self) -> None:
-        self.task = asyncio.get_running_loop().create_task(self._run(), name=f"casty:{self.name}")
+        """Start the actor: at once when its setup is ``immediate``, else in its task."""
+        partial: tuple[Behavior[M], SupervisorStrategy] | None = None
+        behavior, strategy = self.initial, _STOP_DEFAULT
+        try:
+            while True:
+                if isinstance(behavior, Supervise):
+                    strategy = behavior.strategy
+                    behavior = behavior.behavior
+                elif isinstance(behavior, Setup) and behavior.immediate:
+                    produced = behavior.factory(self.ctx)
+                    if inspect.isawaitable(produced):
+                        raise TypeError("an immediate setup factory returned an awaitable")
+                    behavior = produced
+                else:
+                    break
+        except Exception as exc:
+            self._spawn_task(failed=exc)  # the task reports it, as if the start had failed there
+            return
+        if isinstance(behavior, Receive):
+            self._ready = (behavior, strategy)
+            self.now = behavior.handle_now
+            return  # no task until a message has to wait
+        if behavior is not self.initial:
+            partial = (behavior, strategy)
+        self._spawn_task(partial=partial)
+
+    def _spawn_task(
+        self,
+        *,
+        ready: tuple[Behavior[M], SupervisorStrategy] | None = None,
+        partial: tuple[Behavior[M], SupervisorStrategy] | None = None,
+        failed: Exception | None = None,
+    ) -> None:
+        self.task = asyncio.get_running_loop().create_task(
+            self._run(ready, partial, failed), name=f"casty:{self.name}"
+        )
         # A task cancelled before its first step never runs its finally block.
         self.task.add_done_callback(lambda _task: self._finish())
 
@@ -182,11 +228,25 @@ class Cell(Generic[M]):
             else:
                 return behavior, strategy
 
-    async def _run(self) -> None:
+    async def _run(
+        self,
+        ready: tuple[Behavior[M], SupervisorStrategy] | None = None,
+        partial: tuple[Behavior[M], SupervisorStrategy] | None = None,
+        failed: Exception | None = None,
+    ) -> None:
         strategy = _STOP_DEFAULT
         current: Behavior[M] = STOPPED
         try:
-            current, strategy = await self._start(strategy)
+            if ready is not None:
+                current, strategy = ready
+            elif failed is not None:
+                _log.error("actor %s failed while starting", self.name, exc_info=failed)
+                if not self._may_restart(strategy):
+                    self.failed = True
+                    return
+                current, strategy = await self._start(strategy)
+            else:
+                current, strategy = await self._start(strategy, partial)
             while current is not STOPPED:
                 mailbox = self.mailbox
                 if not mailbox:
@@ -232,9 +292,14 @@ class Cell(Generic[M]):
             self._stop_hook(current)
             self._finish()
 
-    async def _start(self, strategy: SupervisorStrategy) -> tuple[Behavior[M], SupervisorStrategy]:
+    async def _start(
+        self, strategy: SupervisorStrategy, partial: tuple[Behavior[M], SupervisorStrategy] | None = None
+    ) -> tuple[Behavior[M], SupervisorStrategy]:
         while True:
             try:
+                if partial is not None:
+                    behavior, partial = partial, None
+                    return await self._resolve(*behavior)
                 return await self._resolve(self.initial, strategy)
             except asyncio.CancelledError:
                 raise
@@ -283,5 +348,11 @@ class Cell(Generic[M]):
 
     def stop(self) -> None:
         """Stop the actor now (its current message, if any, is interrupted)."""
-        if self.task is not None and not self.task.done():
-            self.task.cancel()
+        if self.task is not None:
+            if not self.task.done():
+                self.task.cancel()
+        elif self._ready is not None:  # started at once and never needed a task
+            ready, self._ready = self._ready, None
+            self.now = None
+            self._stop_hook(ready[0])
+            self._finish()

@@ -31,6 +31,7 @@ __all__ = ["Request", "entity_behavior"]
 S = TypeVar("S")
 C = TypeVar("C")
 _log = logging.getLogger("casty.persistence")
+_RESTART = SupervisorStrategy.restart(max_restarts=20, within=10.0)
 
 
 @fast_init
@@ -62,12 +63,22 @@ def entity_behavior(
         except Exception as exc:
             _log.error("recovery of %s failed: %s", persistence_id, exc)
             return _refusing(exc if isinstance(exc, CastyError) else _failure(persistence_id, exc))
-        handle_now = runtime.handle_now if _is_synchronous(journal) else None
-        return Behaviors.receive(runtime.handle, on_stop=runtime.stopped, handle_now=handle_now)
+        return Behaviors.receive(runtime.handle, on_stop=runtime.stopped)
 
-    return Behaviors.supervise(
-        Behaviors.setup(start), SupervisorStrategy.restart(max_restarts=20, within=10.0)
-    )
+    def start_now(ctx: ActorContext[Any]) -> Behavior[Any]:
+        # A synchronous journal never waits: recover inside spawn, handle commands
+        # in the sender's call, and need no task until a message has to queue.
+        runtime = _Runtime(entity_type, persistence_id, journal, ctx, max_batch)
+        try:
+            _drive(runtime.recover())
+        except Exception as exc:
+            _log.error("recovery of %s failed: %s", persistence_id, exc)
+            return _refusing(exc if isinstance(exc, CastyError) else _failure(persistence_id, exc))
+        return Behaviors.receive(runtime.handle, on_stop=runtime.stopped, handle_now=runtime.handle_now)
+
+    if _is_synchronous(journal):
+        return Behaviors.supervise(Behaviors.setup(start_now, immediate=True), _RESTART)
+    return Behaviors.supervise(Behaviors.setup(start), _RESTART)
 
 
 def _refusing(error: CastyError) -> Behavior[Any]:
