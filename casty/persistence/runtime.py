@@ -56,6 +56,21 @@ def entity_behavior(
     a streamed replay of the events after it.
     """
 
+    if _is_synchronous(journal):
+
+        def start_now(ctx: ActorContext[Any]) -> Behavior[Any]:
+            # A synchronous journal never waits: recover inside spawn, handle commands
+            # in the sender's call, and need no task until a message has to queue.
+            runtime = _Runtime(entity_type, persistence_id, journal, ctx, max_batch)
+            try:
+                _drive(runtime.recover())
+            except Exception as exc:
+                _log.error("recovery of %s failed: %s", persistence_id, exc)
+                return _refusing(exc if isinstance(exc, CastyError) else _failure(persistence_id, exc))
+            return Behaviors.receive(runtime.handle, on_stop=runtime.stopped, handle_now=runtime.handle_now)
+
+        return Behaviors.supervise(Behaviors.setup(start_now, immediate=True), _RESTART)
+
     async def start(ctx: ActorContext[Any]) -> Behavior[Any]:
         runtime = _Runtime(entity_type, persistence_id, journal, ctx, max_batch)
         try:
@@ -65,19 +80,6 @@ def entity_behavior(
             return _refusing(exc if isinstance(exc, CastyError) else _failure(persistence_id, exc))
         return Behaviors.receive(runtime.handle, on_stop=runtime.stopped)
 
-    def start_now(ctx: ActorContext[Any]) -> Behavior[Any]:
-        # A synchronous journal never waits: recover inside spawn, handle commands
-        # in the sender's call, and need no task until a message has to queue.
-        runtime = _Runtime(entity_type, persistence_id, journal, ctx, max_batch)
-        try:
-            _drive(runtime.recover())
-        except Exception as exc:
-            _log.error("recovery of %s failed: %s", persistence_id, exc)
-            return _refusing(exc if isinstance(exc, CastyError) else _failure(persistence_id, exc))
-        return Behaviors.receive(runtime.handle, on_stop=runtime.stopped, handle_now=runtime.handle_now)
-
-    if _is_synchronous(journal):
-        return Behaviors.supervise(Behaviors.setup(start_now, immediate=True), _RESTART)
     return Behaviors.supervise(Behaviors.setup(start), _RESTART)
 
 
