@@ -57,19 +57,8 @@ def entity_behavior(
     """
 
     if _is_synchronous(journal):
-
-        def start_now(ctx: ActorContext[Any]) -> Behavior[Any]:
-            # A synchronous journal never waits: recover inside spawn, handle commands
-            # in the sender's call, and need no task until a message has to queue.
-            runtime = _Runtime(entity_type, persistence_id, journal, ctx, max_batch)
-            try:
-                _drive(runtime.recover())
-            except Exception as exc:
-                _log.error("recovery of %s failed: %s", persistence_id, exc)
-                return _refusing(exc if isinstance(exc, CastyError) else _failure(persistence_id, exc))
-            return Behaviors.receive(runtime.handle, on_stop=runtime.stopped, handle_now=runtime.handle_now)
-
-        return Behaviors.supervise(Behaviors.setup(start_now, immediate=True), _RESTART)
+        starter = _StartNow(entity_type, persistence_id, journal, max_batch)
+        return Behaviors.supervise(Behaviors.setup(starter, immediate=True), _RESTART)
 
     async def start(ctx: ActorContext[Any]) -> Behavior[Any]:
         runtime = _Runtime(entity_type, persistence_id, journal, ctx, max_batch)
@@ -81,6 +70,39 @@ def entity_behavior(
         return Behaviors.receive(runtime.handle, on_stop=runtime.stopped)
 
     return Behaviors.supervise(Behaviors.setup(start), _RESTART)
+
+
+class _StartNow:
+    """The immediate setup of an entity on a synchronous journal (one object, no closures).
+
+    A synchronous journal never waits: the entity recovers inside ``spawn``,
+    handles commands in the sender's call, and needs no task until a message
+    has to queue.
+    """
+
+    __slots__ = ("entity_type", "journal", "max_batch", "persistence_id")
+
+    def __init__(
+        self,
+        entity_type: EntityType[Any, Any, Any],
+        persistence_id: str,
+        journal: EventJournal,
+        max_batch: int,
+    ) -> None:
+        self.entity_type = entity_type
+        self.persistence_id = persistence_id
+        self.journal = journal
+        self.max_batch = max_batch
+
+    def __call__(self, ctx: ActorContext[Any]) -> Behavior[Any]:
+        pid = self.persistence_id
+        runtime = _Runtime(self.entity_type, pid, self.journal, ctx, self.max_batch)
+        try:
+            _drive(runtime.recover())
+        except Exception as exc:
+            _log.error("recovery of %s failed: %s", pid, exc)
+            return _refusing(exc if isinstance(exc, CastyError) else _failure(pid, exc))
+        return Behaviors.receive(runtime.handle, on_stop=runtime.stopped, handle_now=runtime.handle_now)
 
 
 def _refusing(error: CastyError) -> Behavior[Any]:

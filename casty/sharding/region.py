@@ -30,12 +30,19 @@ _log = logging.getLogger("casty.sharding")
 
 
 class _Entry:
-    __slots__ = ("cell", "passivating", "seen")
+    """A live entity of a region; also its actor's stop callback (no closure per entity)."""
 
-    def __init__(self, cell: Cell[Any]) -> None:
-        self.cell = cell
+    __slots__ = ("cell", "entity_id", "passivating", "region", "seen")
+
+    def __init__(self, region: ShardRegion[Any], entity_id: str) -> None:
+        self.region = region
+        self.entity_id = entity_id
+        self.cell: Cell[Any] = None  # type: ignore[assignment]  # set right after spawn
         self.seen = -1
         self.passivating = False
+
+    def __call__(self, cell: Cell[Any], leftover: list[Any]) -> None:
+        self.region._stopped(self.entity_id, cell, leftover)
 
 
 class ShardRegion(Tellable[ShardEnvelope[M]], Generic[M]):
@@ -85,12 +92,13 @@ class ShardRegion(Tellable[ShardEnvelope[M]], Generic[M]):
             raise ActorStopped(f"shard region {self.type_name!r} is closed")
         if type(entity_id) is not str:
             raise InvalidArgument(f"entity id must be a str, got {type(entity_id).__name__}")
+        entry = _Entry(self, entity_id)
         ref = self.system.spawn(
             self._factory(entity_id),
             f"{self.type_name}/{shard_of(entity_id, self.shards)}/{entity_id}",
-            on_stop=lambda cell, leftover: self._stopped(entity_id, cell, leftover),
+            on_stop=entry,
         )
-        entry = _Entry(ref._cell)
+        entry.cell = ref._cell
         self._entities[entity_id] = entry
         self.started += 1
         if self._sweeper is None and self.passivate_after is not None:
