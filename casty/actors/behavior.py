@@ -28,6 +28,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from casty._fastinit import fast_init
+
 if TYPE_CHECKING:
     from casty.actors.context import ActorContext
 
@@ -42,6 +44,7 @@ class Behavior(Generic[M]):
     __slots__ = ()
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Receive(Behavior[M]):
     """Handle each message with an async ``handler(ctx, message)``."""
@@ -51,6 +54,7 @@ class Receive(Behavior[M]):
     handle_now: Callable[[ActorContext[M], M], bool] | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Setup(Behavior[M]):
     """Run ``factory(ctx)`` when the actor starts (and on every restart)."""
@@ -84,6 +88,7 @@ class SupervisorStrategy:
         return SupervisorStrategy("stop")
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Supervise(Behavior[M]):
     """Run ``behavior`` under ``strategy``."""

@@ -32,6 +32,7 @@ S = TypeVar("S")
 C = TypeVar("C")
 _log = logging.getLogger("casty.persistence")
 _RESTART = SupervisorStrategy.restart(max_restarts=20, within=10.0)
+_NO_PENDING: dict[str, Any] = {}  # shared and never written: most entities never park a caller
 
 
 @fast_init
@@ -151,7 +152,7 @@ class _Runtime(Generic[S]):
         self.state: S = entity_type.new_state()
         self.seq = 0
         self.snapshot_seq = 0
-        self.pending: dict[str, ReplyTo[Any]] = {}
+        self.pending: dict[str, ReplyTo[Any]] = _NO_PENDING  # its own dict on the first park
         self.timer: asyncio.TimerHandle | None = None
         self.timer_at: float | None = None
 
@@ -314,6 +315,8 @@ class _Runtime(Generic[S]):
                             target.succeed(value)
                 elif kind is Park:
                     if request.reply_to is not None:
+                        if pending is _NO_PENDING:
+                            pending = self.pending = {}
                         pending[action.request_id] = request.reply_to
                 elif kind is Notify:
                     target = pending.pop(action.request_id, None)
@@ -386,7 +389,7 @@ class _Runtime(Generic[S]):
             self.timer.cancel()
         for target in self.pending.values():
             target.fail(EntityFailure(f"entity {self.pid!r} stopped while the call was waiting"))
-        self.pending.clear()
+        self.pending = _NO_PENDING
 
 
 def _has_recovery_point(journal: EventJournal) -> bool:
