@@ -100,7 +100,7 @@ async def ask(target: Tellable[M], build: Callable[[ReplyTo[R]], M], *, timeout:
     return await future
 
 
-IMMEDIATE_BUDGET = 4
+IMMEDIATE_BUDGET = 2
 """Asks answered at once (in-memory entities) between two turns given to the event loop.
 
 Like a cooperative budget: not yielding on every such ask saves a trip
