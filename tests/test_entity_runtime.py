@@ -66,7 +66,9 @@ class CountingJournal:
             raise JournalError("disk on fire")
         return await self.inner.append(pid, events, expected)  # type: ignore[no-any-return]
 
-    async def read(self, pid: str, from_seq: int = 1, to_seq: int | None = None) -> AsyncIterator[PersistedEvent]:
+    async def read(
+        self, pid: str, from_seq: int = 1, to_seq: int | None = None
+    ) -> AsyncIterator[PersistedEvent]:
         async for pe in self.inner.read(pid, from_seq, to_seq):
             self.events_read += 1
             yield pe
@@ -80,7 +82,9 @@ async def call(system: ActorSystem, region: Any, entity: str, command: Any) -> A
 
 
 def region_for(system: ActorSystem, journal: Any, name: str = "account") -> Any:
-    return system.shard_region(name, lambda eid: entity_behavior(ACCOUNT, f"account:{eid}", journal), shards=10)
+    return system.shard_region(
+        name, lambda eid: entity_behavior(ACCOUNT, f"account:{eid}", journal), shards=10
+    )
 
 
 async def test_user_entity_persists_and_recovers_from_snapshot_plus_tail() -> None:

@@ -410,6 +410,8 @@ _BIG_INT = 1 << 12000
 
 def _too_deep() -> SerializationError:
     return SerializationError("value is nested too deeply to serialize (or refers to itself)")
+
+
 _UNTYPED = frozenset(
     {str, int, bool, float, type(None), list, dict, tuple, set, frozenset, bytes, bytearray, deque}
     | {_dt.datetime, _dt.date, _dt.time, _dt.timedelta, uuid.UUID, Decimal}

@@ -27,7 +27,6 @@ from casty.persistence.journal import PersistedEvent, Snapshot
 __all__ = ["InMemoryJournal"]
 
 
-
 class _Log:
     """The stored events of one entity: ``events[i]`` has sequence number ``first + i``.
 
