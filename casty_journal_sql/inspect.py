@@ -412,24 +412,8 @@ class JournalReader:
 
     async def events_by_entity(self, prefix: str = "") -> AsyncIterator[EventRow]:
         """Every event row (retention markers included) ordered by persistence id, then sequence number."""
-        cursor: tuple[str, int] | None = None
-        while True:
-            stmt = sa.select(*self._EVENT_COLUMNS).where(self.prefix_filter(events.c.persistence_id, prefix))
-            if cursor is not None:
-                pid, seq = cursor
-                stmt = stmt.where(
-                    sa.or_(
-                        events.c.persistence_id > pid,
-                        sa.and_(events.c.persistence_id == pid, events.c.sequence_nr > seq),
-                    )
-                )
-            stmt = stmt.order_by(events.c.persistence_id, events.c.sequence_nr).limit(self.page_size)
-            page = await self._all(stmt, "reading the journal")
-            for row in page:
-                yield self._event_row(row)
-            if len(page) < self.page_size:
-                return
-            cursor = (page[-1][1], int(page[-1][2]))
+        async for row in self._by_entity(events, self._EVENT_COLUMNS, prefix, 1, "reading the journal"):
+            yield self._event_row(row)
 
     async def events_by_offset(self, prefix: str = "", *, after_offset: int = 0) -> AsyncIterator[EventRow]:
         """Every event row (retention markers included) in the journal-wide write order."""
@@ -515,26 +499,31 @@ class JournalReader:
 
     async def all_snapshots(self, prefix: str = "") -> AsyncIterator[SnapshotRow]:
         """Every snapshot row, ordered by persistence id then sequence number."""
+        async for row in self._by_entity(snapshots, self._SNAPSHOT_COLUMNS, prefix, 0, "reading snapshots"):
+            yield self._snapshot_row(row)
+
+    async def _by_entity(
+        self, table: sa.Table, columns: Sequence[Any], prefix: str, pid_column: int, action: str
+    ) -> AsyncIterator[Any]:
+        """Rows of ``table`` ordered by persistence id then sequence number, a page per query.
+
+        Keyset pagination: each page starts after the (persistence id, sequence
+        number) of the previous page's last row, found at ``pid_column`` and the
+        column after it.
+        """
+        pid_col, seq_col = table.c.persistence_id, table.c.sequence_nr
         cursor: tuple[str, int] | None = None
         while True:
-            stmt = sa.select(*self._SNAPSHOT_COLUMNS).where(
-                self.prefix_filter(snapshots.c.persistence_id, prefix)
-            )
+            stmt = sa.select(*columns).where(self.prefix_filter(pid_col, prefix))
             if cursor is not None:
                 pid, seq = cursor
-                stmt = stmt.where(
-                    sa.or_(
-                        snapshots.c.persistence_id > pid,
-                        sa.and_(snapshots.c.persistence_id == pid, snapshots.c.sequence_nr > seq),
-                    )
-                )
-            stmt = stmt.order_by(snapshots.c.persistence_id, snapshots.c.sequence_nr).limit(self.page_size)
-            page = await self._all(stmt, "reading snapshots")
+                stmt = stmt.where(sa.or_(pid_col > pid, sa.and_(pid_col == pid, seq_col > seq)))
+            page = await self._all(stmt.order_by(pid_col, seq_col).limit(self.page_size), action)
             for row in page:
-                yield self._snapshot_row(row)
+                yield row
             if len(page) < self.page_size:
                 return
-            cursor = (page[-1][0], int(page[-1][1]))
+            cursor = (page[-1][pid_column], int(page[-1][pid_column + 1]))
 
     async def count_snapshots(self, prefix: str = "") -> int:
         stmt = sa.select(sa.func.count()).select_from(snapshots)

@@ -466,13 +466,19 @@ def _field(record: dict[str, Any], name: str, kind: type | tuple[type, ...], whe
     return value
 
 
-def _parse_event(record: dict[str, Any], where: str) -> EventRow:
+def _parse_key(record: dict[str, Any], where: str, first_seq: int) -> tuple[str, int]:
+    """The record's persistence id and sequence number, checked (``>= first_seq``)."""
     pid = _field(record, "persistence_id", str, where)
     if not pid or len(pid) > MAX_PERSISTENCE_ID_LENGTH or "\x00" in pid:
         raise _RecordError(f"{where}: invalid persistence_id {pid!r}")
     seq = _field(record, "sequence_nr", int, where)
-    if seq < 1:
-        raise _RecordError(f"{where}: sequence_nr must be >= 1, got {seq}")
+    if seq < first_seq:
+        raise _RecordError(f"{where}: sequence_nr must be >= {first_seq}, got {seq}")
+    return pid, seq
+
+
+def _parse_event(record: dict[str, Any], where: str) -> EventRow:
+    pid, seq = _parse_key(record, where, 1)
     return EventRow(
         0,
         pid,
@@ -486,12 +492,7 @@ def _parse_event(record: dict[str, Any], where: str) -> EventRow:
 
 
 def _parse_snapshot(record: dict[str, Any], where: str) -> SnapshotRow:
-    pid = _field(record, "persistence_id", str, where)
-    if not pid or len(pid) > MAX_PERSISTENCE_ID_LENGTH or "\x00" in pid:
-        raise _RecordError(f"{where}: invalid persistence_id {pid!r}")
-    seq = _field(record, "sequence_nr", int, where)
-    if seq < 0:
-        raise _RecordError(f"{where}: sequence_nr must be >= 0, got {seq}")
+    pid, seq = _parse_key(record, where, 0)
     return SnapshotRow(
         pid,
         seq,
