@@ -50,6 +50,11 @@ class Tick:
 
 
 @dataclass(frozen=True, slots=True)
+class Count:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
 class Leave:
     """The caller of ``arrive`` gave up before the round completed."""
 
@@ -114,6 +119,8 @@ def _decide(state: BarrierState, command: object) -> Effect[BarrierEvent]:
             for index, rid in enumerate(parties):
                 effect = effect.and_notify(rid, index)
         return effect
+    if type(command) is Count:
+        return Effect.reply(len(state.arrived))
     if type(command) is Leave:
         arrival = state.arrived.get(command.party)
         if arrival is None or arrival.request_id != command.request_id:
@@ -207,3 +214,7 @@ class Barrier(StructureClient):
         rid = self._request_id()
         command = Arrive(self.node_id, rid, expected, time.time() + wait)
         return await self._ask_parked(command, wait + 1.0, lambda: Leave(self.node_id, rid))  # type: ignore[no-any-return]
+
+    async def arrived(self) -> int:
+        """How many parties are waiting in the current round."""
+        return await self._ask(self.name, Count())  # type: ignore[no-any-return]

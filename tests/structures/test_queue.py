@@ -25,8 +25,9 @@ async def test_fifo(d: Distributed, name: str) -> None:
 async def test_take_waits_for_an_item(d: Distributed, name: str) -> None:
     q = d.queue[int](name)
     takers = [asyncio.ensure_future(q.take(timeout=5)) for _ in range(3)]
-    while (await q.size()) != 0 or not all(not t.done() for t in takers):
-        await asyncio.sleep(0)
+    await asyncio.sleep(0)  # the takers send their calls
+    assert await q.size() == 0  # answered after the takes: they are parked, not answered
+    assert not any(t.done() for t in takers)
     for i in range(3):
         await q.enqueue(i)
     assert sorted(await asyncio.gather(*takers)) == [0, 1, 2]
@@ -46,7 +47,8 @@ async def test_take_times_out(d: Distributed, name: str) -> None:
 async def test_item_for_a_gone_taker_is_not_lost(d: Distributed, name: str) -> None:
     q = d.queue[int](name)
     taker = asyncio.ensure_future(q.take(timeout=5))
-    await asyncio.sleep(0.01)
+    await asyncio.sleep(0)  # the taker sends its call
+    assert await q.size() == 0  # answered after the take: it is parked
     taker.cancel()  # the caller gives up; its waiter stays in the entity until delivery
     await q.enqueue(42)
     assert await q.take(timeout=2) == 42
