@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import Any, NamedTuple
 
 from casty.actors.ref import Tellable
 from casty.distributed.client import StructureClient, check_timeout
@@ -155,13 +155,20 @@ class LeaseExtended:
 PermitEvent = Configured | Granted | Released | Queued | WaiterLeft | LeaseExtended
 
 
+class _Settled(NamedTuple):
+    effect: Effect[PermitEvent]
+    free: int
+    """Permits still free afterwards."""
+    waiting: int
+    """Waiters still waiting afterwards."""
+    next_token: int
+    """The fencing token of the next grant."""
+
+
 def _settle(
     state: PermitState, now: float, released: Iterable[int] = (), *, left: str | None = None
-) -> tuple[Effect[PermitEvent], int, int]:
-    """Expire leases and deadlines, then grant free permits to waiters in FIFO order.
-
-    Returns the effect, the permits still free and the waiters still waiting.
-    """
+) -> _Settled:
+    """Expire leases and deadlines, then grant free permits to waiters in FIFO order."""
     gone = set(released)
     events: list[PermitEvent] = [Released(t) for t in released]
     for token, holder in state.holders.items():
@@ -188,7 +195,7 @@ def _settle(
             free -= 1
         else:
             waiting += 1
-    return effect, free, waiting
+    return _Settled(effect, free, waiting, token)
 
 
 def _decide(state: PermitState, command: object) -> Effect[PermitEvent]:
@@ -197,7 +204,7 @@ def _decide(state: PermitState, command: object) -> Effect[PermitEvent]:
             return _acquire(state, command)
         case Release(owner, now):
             owned = [t for t, h in state.holders.items() if h.owner == owner]
-            return _settle(state, now, owned[:1])[0].then_reply(bool(owned))
+            return _settle(state, now, owned[:1]).effect.then_reply(bool(owned))
         case Extend(owner, lease, now):
             owned = [
                 t
@@ -209,15 +216,15 @@ def _decide(state: PermitState, command: object) -> Effect[PermitEvent]:
             return Effect.persist(*(LeaseExtended(t, now + lease) for t in owned)).then_reply(True)
         case Cancel(rid, now):
             if rid in state.waiters:
-                return Effect.persist(WaiterLeft(rid)).also(_settle(state, now, left=rid)[0])
+                return Effect.persist(WaiterLeft(rid)).also(_settle(state, now, left=rid).effect)
             held = [t for t, h in state.holders.items() if h.request_id == rid]
-            return _settle(state, now, held)[0] if held else Effect.none()
+            return _settle(state, now, held).effect if held else Effect.none()
         case Tick(now):
-            return _settle(state, now)[0]
+            return _settle(state, now).effect
         case Status(now, permits):
-            effect, free, waiting = _settle(state, now)
             if state.permits == 0:  # never acquired: all of the client's permits are free
                 return Effect.reply(PermitStatus(permits, permits, (), 0))
+            effect, free, waiting, _ = _settle(state, now)
             expired = {e.token for e in effect.events if isinstance(e, Released)}
             granted = {e.request_id for e in effect.events if isinstance(e, Granted)}
             holders = tuple(h.owner for t, h in state.holders.items() if t not in expired) + tuple(
@@ -240,22 +247,17 @@ def _acquire(state: PermitState, command: Acquire) -> Effect[PermitEvent]:
         )
     else:
         state_permits = state.permits
-    settle, free, waiting = _settle(state, command.now)
-    free += state_permits - state.permits
-    effect = configure.also(settle)
-    if free > 0 and waiting == 0:
+    settled = _settle(state, command.now)
+    free = settled.free + state_permits - state.permits
+    effect = configure.also(settled.effect)
+    if free > 0 and settled.waiting == 0:
         expires = None if command.lease is None else command.now + command.lease
-        grant = Granted(settle_token(state, settle), command.owner, command.request_id, expires)
+        grant = Granted(settled.next_token, command.owner, command.request_id, expires)
         return effect.also(Effect.persist(grant)).then_reply(grant.token)
     if command.deadline is None:
         return effect.then_reply(None)
     queued = Queued(command.request_id, command.owner, command.deadline, command.lease)
     return effect.also(Effect.persist(queued)).then_park(command.request_id)
-
-
-def settle_token(state: PermitState, effect: Effect[PermitEvent]) -> int:
-    """The next fencing token after the grants in ``effect``."""
-    return state.next_token + sum(1 for e in effect.events if type(e) is Granted)
 
 
 def _evolve(state: PermitState, event: PermitEvent) -> PermitState:

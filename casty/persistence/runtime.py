@@ -284,7 +284,7 @@ class _Runtime(Generic[S]):
                 if len(batch) > 1:
                     # Nothing was written: rebuild, then retry each command alone
                     # so only the one with the bad value fails.
-                    await self._rebuild()
+                    await self.recover()  # forget the in-memory state: the journal is the truth
                     for request in batch:
                         await self._process([request])
                     return
@@ -341,11 +341,7 @@ class _Runtime(Generic[S]):
         for request in batch:
             if request.reply_to is not None:
                 request.reply_to.fail(error)
-        await self._rebuild()
-
-    async def _rebuild(self) -> None:
-        """Forget the in-memory state and recover it from the journal."""
-        await self.recover()
+        await self.recover()  # forget the in-memory state: the journal is the truth
 
     # -- snapshots and timers --------------------------------------------------
     async def _maybe_snapshot(self) -> None:
