@@ -134,19 +134,19 @@ class Distributed:
         return Barrier(self.gateway, region, name, check_timeout(timeout), node_id=node_id)
 
     @property
-    def map(self) -> _Typed2[Dict[Any, Any]]:
+    def map(self) -> _Typed[Dict[Any, Any]]:
         """``d.map[K, V](name, *, shards=100, timeout=5.0)`` → :class:`~casty.Dict`."""
-        return _Typed2(self, "map")
+        return _Typed(self, "map", 2)
 
     @property
-    def set(self) -> _Typed1[Set[Any]]:
+    def set(self) -> _Typed[Set[Any]]:
         """``d.set[V](name, *, shards=100, timeout=5.0)`` → :class:`~casty.Set`."""
-        return _Typed1(self, "set")
+        return _Typed(self, "set", 1)
 
     @property
-    def queue(self) -> _Typed1[Queue[Any]]:
+    def queue(self) -> _Typed[Queue[Any]]:
         """``d.queue[V](name, *, shards=100, timeout=5.0)`` → :class:`~casty.Queue`."""
-        return _Typed1(self, "queue")
+        return _Typed(self, "queue", 1)
 
     def _make(self, kind: str, types: tuple[Any, ...], name: str, shards: int, timeout: float) -> Any:
         region = self._region(kind, name, shards)
@@ -175,31 +175,19 @@ def _runtime_type(hint: Any) -> type | None:
     return hint
 
 
-class _Typed1(Generic[T]):
-    __slots__ = ("_d", "_kind")
+class _Typed(Generic[T]):
+    """``d.map[K, V]`` / ``d.set[V]`` / ``d.queue[V]``: a factory that knows the value types."""
 
-    def __init__(self, d: Distributed, kind: str) -> None:
-        self._d, self._kind = d, kind
+    __slots__ = ("_arity", "_d", "_kind")
 
-    def __getitem__(self, item_type: Any) -> Callable[..., T]:
-        def make(name: str, *, shards: int = 100, timeout: float = 5.0) -> T:
-            return self._d._make(self._kind, (item_type,), name, shards, timeout)  # type: ignore[no-any-return]
+    def __init__(self, d: Distributed, kind: str, arity: int) -> None:
+        self._d, self._kind, self._arity = d, kind, arity
 
-        return make
-
-    def __call__(self, name: str, *, shards: int = 100, timeout: float = 5.0) -> T:
-        return self._d._make(self._kind, (Any,), name, shards, timeout)  # type: ignore[no-any-return]
-
-
-class _Typed2(Generic[T]):
-    __slots__ = ("_d", "_kind")
-
-    def __init__(self, d: Distributed, kind: str) -> None:
-        self._d, self._kind = d, kind
-
-    def __getitem__(self, types: tuple[Any, Any]) -> Callable[..., T]:
-        if not isinstance(types, tuple) or len(types) != 2:
-            raise InvalidArgument("use d.map[KeyType, ValueType](name)")
+    def __getitem__(self, types: Any) -> Callable[..., T]:
+        if self._arity == 1:
+            types = (types,)
+        elif not isinstance(types, tuple) or len(types) != self._arity:
+            raise InvalidArgument(f"use d.{self._kind}[KeyType, ValueType](name)")
 
         def make(name: str, *, shards: int = 100, timeout: float = 5.0) -> T:
             return self._d._make(self._kind, types, name, shards, timeout)  # type: ignore[no-any-return]
@@ -207,4 +195,4 @@ class _Typed2(Generic[T]):
         return make
 
     def __call__(self, name: str, *, shards: int = 100, timeout: float = 5.0) -> T:
-        return self._d._make(self._kind, (Any, Any), name, shards, timeout)  # type: ignore[no-any-return]
+        return self[(Any,) * self._arity if self._arity > 1 else Any](name, shards=shards, timeout=timeout)
